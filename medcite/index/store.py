@@ -1,0 +1,433 @@
+"""The embedded index: one SQLite file as the system of record, plus derived search indexes.
+
+Tables: documents, passages, drug_names, doc_abbreviations, embeddings, ingest_log, ingest_files,
+meta (corpus_version, schema_version). Every write happens inside a transaction
+(`BEGIN IMMEDIATE`); the corpus version is bumped in the same transaction as the change it
+describes, so a killed ingest leaves either the old or the new state, never a mix.
+
+Derived indexes (BM25 in `<db>.search/bm25`, dense vectors in `<db>.search/dense`) record the
+corpus version they were built from and are rebuilt when it differs.
+
+`Store` is the small interface the rest of the pipeline uses; `SQLiteStore` implements it. A
+server backend (PostgreSQL + pgvector) implements the same Protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from medcite.errors import IndexMissingError, NotFoundError
+from medcite.index.lexical import LexicalIndex
+from medcite.records import Document, DrugName, Hit, Passage, Section
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    tier TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    date TEXT,
+    url TEXT,
+    version TEXT,
+    meta TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    source_file TEXT,
+    corpus_version INTEGER NOT NULL,
+    ingested_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_tier ON documents(tier, source_kind);
+CREATE TABLE IF NOT EXISTS passages (
+    passage_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    tier TEXT NOT NULL,
+    section TEXT NOT NULL,
+    section_code TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS embeddings (
+    passage_id TEXT PRIMARY KEY REFERENCES passages(passage_id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drug_names (
+    name_norm TEXT NOT NULL,
+    name TEXT NOT NULL,
+    generic TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (name_norm, generic, source)
+);
+CREATE INDEX IF NOT EXISTS drug_names_generic ON drug_names(generic);
+CREATE TABLE IF NOT EXISTS doc_abbreviations (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    short TEXT NOT NULL,
+    long TEXT NOT NULL,
+    PRIMARY KEY (doc_id, short, long)
+);
+CREATE TABLE IF NOT EXISTS ingest_log (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    source_file TEXT NOT NULL,
+    record TEXT,
+    status TEXT NOT NULL,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS ingest_files (
+    path TEXT PRIMARY KEY,
+    signature TEXT NOT NULL,
+    format TEXT,
+    status TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    at REAL NOT NULL
+);
+"""
+
+
+def bm25_body(title: str, section: str, text: str) -> str:
+    """Return the text indexed for BM25: title and section name give the passage its context."""
+    return f"{title}\n{section}\n{text}"
+
+
+def normalize_name(name: str) -> str:
+    """Return a drug name as looked up: lower case, single spaces."""
+    return " ".join(name.lower().replace("®", "").replace("™", "").split())
+
+
+class Store(Protocol):
+    """What the pipeline needs from an index backend."""
+
+    def corpus_version(self) -> int: ...
+    def upsert_document(self, doc: Document, passages: list[Passage]) -> str: ...
+    def add_drug_names(self, names: Iterable[DrugName]) -> int: ...
+    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None) -> list[Hit]: ...
+    def get_document(self, doc_id: str) -> Document: ...
+    def get_hits(self, passage_ids: list[str], scores: dict[str, float] | None = None) -> list[Hit]: ...
+    def stats(self) -> dict[str, Any]: ...
+
+
+class SQLiteStore:
+    """The default embedded backend: SQLite system of record + tantivy BM25 (+ dense vectors)."""
+
+    def __init__(self, path: str | Path, readonly: bool = False, create: bool = True):
+        self.path = Path(path)
+        self.readonly = readonly
+        if not self.path.exists() and (readonly or not create):
+            raise IndexMissingError(f"{self.path}: no index here; run `medcite ingest PATH` first (or pass --index)")
+        if readonly:
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.executescript(SCHEMA)
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('corpus_version', '0')")
+        self.search_dir = self.path.with_name(self.path.name + ".search")
+        self.lexical = LexicalIndex(self.search_dir / "bm25")
+        self._in_tx = False
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one write transaction (BEGIN IMMEDIATE); roll back on any exception."""
+        if self._in_tx:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    def corpus_version(self) -> int:
+        """Return the corpus version: it increases with every committed change of content."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='corpus_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_version(self) -> int:
+        """Increase the corpus version (call inside the transaction that changed content); return it."""
+        version = self.corpus_version() + 1
+        self.conn.execute("UPDATE meta SET value=? WHERE key='corpus_version'", (str(version),))
+        return version
+
+    def close(self) -> None:
+        self.lexical.close()
+        self.conn.close()
+
+    # ------------------------------------------------------------------ writes
+    def upsert_document(self, doc: Document, passages: list[Passage]) -> str:
+        """Store `doc` and its passages; return 'added', 'replaced' or 'unchanged' (same content hash).
+
+        Must be called inside `transaction()`; the caller bumps the corpus version once per batch.
+        """
+        digest = doc.content_hash()
+        row = self.conn.execute("SELECT content_hash FROM documents WHERE doc_id=?", (doc.doc_id,)).fetchone()
+        if row is not None and row[0] == digest:
+            return "unchanged"
+        status = "added" if row is None else "replaced"
+        if row is not None:
+            self.conn.execute("DELETE FROM documents WHERE doc_id=?", (doc.doc_id,))
+        self.conn.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id, doc.tier, doc.source_kind, doc.source_id, doc.title, doc.date, doc.url, doc.version,
+                json.dumps({"meta": doc.meta, "sections": [[s.name, s.code] for s in doc.sections]}, default=str),
+                digest, doc.source_file, self.corpus_version() + 1, time.time(),
+            ),
+        )
+        self.conn.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+            [(p.passage_id, p.doc_id, p.ordinal, p.tier, p.section, p.section_code, p.text) for p in passages],
+        )
+        return status
+
+    def add_abbreviations(self, doc_id: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record the abbreviation definitions found in one document."""
+        self.conn.executemany("INSERT OR IGNORE INTO doc_abbreviations VALUES (?,?,?)", [(doc_id, s, l) for s, l in pairs])
+
+    def add_drug_names(self, names: Iterable[DrugName]) -> int:
+        """Add drug-name dictionary entries (duplicates ignored); return how many were new."""
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO drug_names VALUES (?,?,?,?,?)",
+            [(normalize_name(n.name), n.name, n.generic.lower().strip(), n.kind, n.source) for n in names if n.name and n.generic],
+        )
+        return self.conn.total_changes - before
+
+    def log(self, run_id: str, source_file: str, record: str | None, status: str, message: str | None = None) -> None:
+        """Append one row to the ingest log."""
+        self.conn.execute(
+            "INSERT INTO ingest_log (run_id, at, source_file, record, status, message) VALUES (?,?,?,?,?,?)",
+            (run_id, time.time(), source_file, record, status, message),
+        )
+
+    def file_signature(self, path: str) -> str | None:
+        """Return the stored signature of a file whose ingest completed, or None."""
+        row = self.conn.execute("SELECT signature FROM ingest_files WHERE path=? AND status='done'", (path,)).fetchone()
+        return row[0] if row else None
+
+    def mark_file(self, path: str, signature: str, fmt: str | None, status: str, run_id: str) -> None:
+        """Record that a file's ingest reached `status` ('done' lets a re-run skip it)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO ingest_files VALUES (?,?,?,?,?,?)", (path, signature, fmt, status, run_id, time.time())
+        )
+
+    # ------------------------------------------------------------------ derived indexes
+    def iter_bm25_rows(self, doc_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, str, str]]:
+        """Yield (passage_id, doc_id, tier, body) for all passages, or for those of `doc_ids`."""
+        sql = (
+            "SELECT p.passage_id, p.doc_id, p.tier, d.title, p.section, p.text FROM passages p "
+            "JOIN documents d USING (doc_id)"
+        )
+        if doc_ids is None:
+            rows = self.conn.execute(sql + " ORDER BY p.rowid")
+            for pid, doc_id, tier, title, section, text in rows:
+                yield pid, doc_id, tier, bm25_body(title, section, text)
+            return
+        ids = list(doc_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for pid, doc_id, tier, title, section, text in self.conn.execute(sql + f" WHERE p.doc_id IN ({marks})", chunk):
+                yield pid, doc_id, tier, bm25_body(title, section, text)
+
+    def sync_lexical(self, changed_doc_ids: Iterable[str] | None = None, base_version: int | None = None) -> str:
+        """Bring the BM25 index up to the corpus version; return 'fresh', 'updated' or 'rebuilt'.
+
+        Incremental when the index was built at `base_version` and `changed_doc_ids` lists every
+        document added, replaced or removed since then; otherwise (e.g. after a killed ingest left
+        the index behind) it is rebuilt from the store.
+        """
+        version = self.corpus_version()
+        built = self.lexical.built_version()
+        if built == version:
+            return "fresh"
+        if changed_doc_ids is not None and built is not None and built == base_version:
+            ids = list(changed_doc_ids)
+            self.lexical.update(ids, self.iter_bm25_rows(ids), version)
+            return "updated"
+        self.lexical.rebuild(self.iter_bm25_rows(), version)
+        return "rebuilt"
+
+    def ensure_search_ready(self) -> None:
+        """Rebuild derived indexes that are missing, or stale after an interrupted ingest.
+
+        A read-only store (serving) only builds a missing index: while `medcite ingest` is running
+        it keeps answering from the last complete index, which the ingest brings up to date.
+        """
+        built = self.lexical.built_version()
+        if built is None or (built != self.corpus_version() and not self.readonly):
+            self.sync_lexical()
+
+    # ------------------------------------------------------------------ reads
+    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               term_weights: dict[str, float] | None = None) -> list[Hit]:
+        """Return the k best BM25 hits for `query`, optionally within a tier or a set of documents."""
+        self.ensure_search_ready()
+        ranked = self.lexical.search(query, k=k, tier=tier, doc_ids=doc_ids, term_weights=term_weights)
+        return self.get_hits([pid for pid, _ in ranked], dict(ranked))
+
+    def get_hits(self, passage_ids: list[str], scores: dict[str, float] | None = None) -> list[Hit]:
+        """Return Hits for the given passage ids, in the given order (unknown ids are left out)."""
+        if not passage_ids:
+            return []
+        found: dict[str, Hit] = {}
+        for i in range(0, len(passage_ids), 500):
+            chunk = passage_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT p.passage_id, p.doc_id, p.tier, d.source_kind, d.source_id, d.title, p.section, p.text,"
+                " p.section_code, d.url, d.date FROM passages p JOIN documents d USING (doc_id)"
+                f" WHERE p.passage_id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                found[r[0]] = Hit(
+                    passage_id=r[0], doc_id=r[1], tier=r[2], source_kind=r[3], source_id=r[4], title=r[5],
+                    section=r[6], text=r[7], score=(scores or {}).get(r[0], 0.0), section_code=r[8], url=r[9], date=r[10],
+                )
+        return [found[p] for p in passage_ids if p in found]
+
+    def get_document(self, doc_id: str) -> Document:
+        """Return one document with its sections rebuilt from its passages (raises NotFoundError)."""
+        row = self.conn.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"{doc_id}: no such document in the index (try `medcite search`)")
+        stored = json.loads(row["meta"])
+        sections: list[Section] = []
+        for name, code, text in self.conn.execute(
+            "SELECT section, section_code, text FROM passages WHERE doc_id=? ORDER BY ordinal", (doc_id,)
+        ):
+            if sections and sections[-1].name == name and sections[-1].code == code:
+                sections[-1].text += "\n" + text
+            else:
+                sections.append(Section(name=name, code=code, text=text))
+        return Document(
+            doc_id=row["doc_id"], tier=row["tier"], source_kind=row["source_kind"], source_id=row["source_id"],
+            title=row["title"], sections=sections, date=row["date"], url=row["url"], version=row["version"],
+            meta=stored.get("meta", {}), source_file=row["source_file"],
+        )
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """Return the passages of one document in order."""
+        return [
+            Passage(r[0], r[1], r[2], r[3], r[4], r[6], r[5])
+            for r in self.conn.execute(
+                "SELECT passage_id, doc_id, ordinal, tier, section, section_code, text FROM passages WHERE doc_id=? ORDER BY ordinal",
+                (doc_id,),
+            )
+        ]
+
+    def document_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return {doc_id: {title, tier, source_kind, source_id, date, url, version, meta}} for the ids."""
+        out: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(doc_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(f"SELECT * FROM documents WHERE doc_id IN ({marks})", chunk):
+                out[r["doc_id"]] = {
+                    "title": r["title"], "tier": r["tier"], "source_kind": r["source_kind"], "source_id": r["source_id"],
+                    "date": r["date"], "url": r["url"], "version": r["version"], "meta": json.loads(r["meta"]).get("meta", {}),
+                }
+        return out
+
+    def documents_by_kind(self, tier: str | None = None, source_kind: str | None = None) -> list[str]:
+        """Return the doc ids of a tier and/or source kind."""
+        sql, args = "SELECT doc_id FROM documents WHERE 1=1", []
+        if tier:
+            sql, args = sql + " AND tier=?", args + [tier]
+        if source_kind:
+            sql, args = sql + " AND source_kind=?", args + [source_kind]
+        return [r[0] for r in self.conn.execute(sql + " ORDER BY doc_id", args)]
+
+    def drug_name_rows(self) -> list[tuple[str, str, str]]:
+        """Return every (name, generic, kind) row of the drug dictionary."""
+        return [tuple(r) for r in self.conn.execute("SELECT DISTINCT name, generic, kind FROM drug_names")]
+
+    def resolve_drug(self, name: str) -> list[str]:
+        """Return the generic names a drug name resolves to (most sources first)."""
+        rows = self.conn.execute(
+            "SELECT generic, COUNT(*) n FROM drug_names WHERE name_norm=? GROUP BY generic ORDER BY n DESC, generic",
+            (normalize_name(name),),
+        )
+        return [r[0] for r in rows]
+
+    def synonyms(self, generic: str) -> list[str]:
+        """Return every dictionary name (brand, synonym) that resolves to `generic`."""
+        rows = self.conn.execute("SELECT DISTINCT name_norm FROM drug_names WHERE generic=? ORDER BY name_norm", (generic.lower(),))
+        return [r[0] for r in rows]
+
+    def abbreviation_rows(self, min_count: int = 1) -> list[tuple[str, str, int]]:
+        """Return (short, long, number of documents defining it) for the corpus-derived abbreviations."""
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                "SELECT short, long, COUNT(*) n FROM doc_abbreviations GROUP BY short, long HAVING n>=? ORDER BY short, n DESC",
+                (min_count,),
+            )
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        """Return counts per tier and source kind, drug dictionary size, corpus version and index sizes."""
+        by_tier: dict[str, dict[str, Any]] = {}
+        for tier, kind, ndocs in self.conn.execute(
+            "SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY tier, source_kind"
+        ):
+            t = by_tier.setdefault(tier, {"documents": 0, "passages": 0, "sources": {}})
+            t["documents"] += ndocs
+            t["sources"][kind] = {"documents": ndocs, "passages": 0}
+        for tier, kind, npass in self.conn.execute(
+            "SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id) GROUP BY p.tier, d.source_kind"
+        ):
+            by_tier[tier]["passages"] += npass
+            by_tier[tier]["sources"][kind]["passages"] = npass
+        drug = {
+            src: n for src, n in self.conn.execute("SELECT source, COUNT(*) FROM drug_names GROUP BY source ORDER BY source")
+        }
+        n_generics = self.conn.execute("SELECT COUNT(DISTINCT generic) FROM drug_names").fetchone()[0]
+        errors = self.conn.execute("SELECT COUNT(*) FROM ingest_log WHERE status='error'").fetchone()[0]
+        return {
+            "corpus_version": self.corpus_version(),
+            "schema_version": SCHEMA_VERSION,
+            "documents": sum(t["documents"] for t in by_tier.values()),
+            "passages": sum(t["passages"] for t in by_tier.values()),
+            "tiers": by_tier,
+            "drug_dictionary": {"entries": sum(drug.values()), "generics": n_generics, "sources": drug},
+            "abbreviations": self.conn.execute("SELECT COUNT(DISTINCT short || '|' || long) FROM doc_abbreviations").fetchone()[0],
+            "embeddings": self.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0],
+            "ingest_errors": errors,
+            "index_file": str(self.path),
+            "index_bytes": self.path.stat().st_size if self.path.exists() else 0,
+            "bm25_version": self.lexical.built_version(),
+        }
+
+
+def open_store(path: str | Path, readonly: bool = False, create: bool = True) -> SQLiteStore:
+    """Return the store at `path` (created when missing unless readonly/create=False)."""
+    return SQLiteStore(path, readonly=readonly, create=create)

@@ -1,0 +1,83 @@
+"""Human-readable tables for the CLI (rich, to stdout)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from medcite.records import Document, Hit
+
+console = Console(highlight=False, soft_wrap=False)
+
+
+def ingest_table(report) -> None:
+    """Print the ingest summary: documents and passages per tier and source, skipped, failed."""
+    table = Table(title=f"Ingest run {report.run_id} — corpus version {report.corpus_version}")
+    for col in ("tier", "source", "documents", "passages", "added", "replaced", "unchanged", "seconds"):
+        table.add_column(col, justify="right" if col not in ("tier", "source") else "left")
+    for key in sorted(report.sources):
+        s = report.sources[key]
+        secs = report.source_seconds.get(s.source_kind)
+        table.add_row(s.tier, s.source_kind, str(s.documents), str(s.passages), str(s.added), str(s.replaced),
+                      str(s.unchanged), f"{secs:.1f}" if secs is not None else "")
+    for src, n in sorted(report.drug_names.items()):
+        table.add_row("vocab", f"drug names ({src})", str(n), "", "", "", "", "")
+    console.print(table)
+    if report.skipped:
+        skipped = Table(title=f"Skipped ({len(report.skipped)} files)")
+        skipped.add_column("file")
+        skipped.add_column("reason")
+        for path, reason in report.skipped:
+            skipped.add_row(path, reason)
+        console.print(skipped)
+    console.print(
+        f"files ingested: {report.files_done}, already done: {report.files_already_done}, "
+        f"skipped: {len(report.skipped)}, failed records/files: {len(report.errors)}; "
+        f"bm25: {report.lexical}; dense: {report.dense}; {report.seconds:.1f} s"
+    )
+
+
+def stats_table(data: dict) -> None:
+    """Print `medcite stats` as a table."""
+    table = Table(title=f"{data['index_file']} — corpus version {data['corpus_version']}")
+    for col in ("tier", "source", "documents", "passages"):
+        table.add_column(col, justify="left" if col in ("tier", "source") else "right")
+    for tier, t in sorted(data["tiers"].items()):
+        for kind, s in sorted(t["sources"].items()):
+            table.add_row(tier, kind, str(s["documents"]), str(s["passages"]))
+        table.add_row(f"[b]{tier}[/b]", "[b]all[/b]", f"[b]{t['documents']}[/b]", f"[b]{t['passages']}[/b]")
+    console.print(table)
+    drugs = data["drug_dictionary"]
+    console.print(
+        f"drug dictionary: {drugs['entries']} names -> {drugs['generics']} generics "
+        + ", ".join(f"{k}: {v}" for k, v in drugs["sources"].items())
+    )
+    console.print(
+        f"abbreviations: {data['abbreviations']}; embeddings: {data['embeddings']}; "
+        f"ingest errors logged: {data['ingest_errors']}; index size: {data['index_bytes'] / 1e6:.1f} MB"
+    )
+
+
+def hits_table(hits: list[Hit]) -> None:
+    """Print search hits: rank, source id, tier, title, section, score, snippet."""
+    table = Table(show_lines=True)
+    for col in ("#", "source id", "tier", "title", "section", "score", "snippet"):
+        table.add_column(col, overflow="fold")
+    for i, h in enumerate(hits, 1):
+        table.add_row(str(i), h.source_id, h.tier, h.title[:60], h.section[:40], f"{h.score:.3f}", h.snippet(200))
+    console.print(table)
+    if not hits:
+        console.print("no hits")
+
+
+def document_view(doc: Document) -> None:
+    """Print one document: header with provenance, then its sections."""
+    console.print(f"[b]{doc.title}[/b]")
+    console.print(f"{doc.doc_id} · {doc.tier} · {doc.source_kind} · source id {doc.source_id}"
+                  + (f" · version {doc.version}" if doc.version else "") + (f" · {doc.date}" if doc.date else ""))
+    if doc.url:
+        console.print(doc.url)
+    for section in doc.sections:
+        code = f" [{section.code}]" if section.code else ""
+        console.rule(f"{section.name}{code}")
+        console.print(section.text, markup=False)
