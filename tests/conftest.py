@@ -15,3 +15,39 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"{SHARED_DATA} not found: tests read real data from ../shared/data")
     return SHARED_DATA
+
+
+# The real files of the shared starter corpus that the answer/serve tests index once per session.
+CORPUS_FILES = (
+    "fda_labels_openfda_pharmgkb/openfda_labels.jsonl.gz",
+    "guidelines_ngc_ahrq/ngc_guideline_summaries.jsonl.gz",
+    "nci_pdq_cancer_summaries/pdq_hp_treatment",
+    "pubmedqa/ori_pqal.json",
+    "drug_vocab_drugsfda/Products.txt",
+    "drug_vocab_drugbank_open/drugbank_vocabulary.csv",
+)
+
+
+@pytest.fixture(scope="session")
+def corpus_index(shared_data, tmp_path_factory) -> Path:
+    """Path of an index (BM25 only) built once from the real labels, NGC, PDQ, PubMedQA and vocabularies."""
+    from medcite.index.store import open_store
+    from medcite.ingest.driver import ingest_paths
+    from medcite.settings import Settings
+
+    path = tmp_path_factory.mktemp("corpus") / "medcite.db"
+    store = open_store(path)
+    report = ingest_paths(store, [shared_data / f for f in CORPUS_FILES], Settings(index_path=str(path), embed_at_ingest=False))
+    store.close()
+    assert report.files_done >= len(CORPUS_FILES), report.errors
+    return path
+
+
+@pytest.fixture()
+def corpus_store(corpus_index):
+    """A read-only store on the session corpus index."""
+    from medcite.index.store import open_store
+
+    store = open_store(corpus_index, readonly=True)
+    yield store
+    store.close()
