@@ -186,8 +186,15 @@ class SQLiteStore:
         Must be called inside `transaction()`; the caller bumps the corpus version once per batch.
         """
         digest = doc.content_hash()
-        row = self.conn.execute("SELECT content_hash FROM documents WHERE doc_id=?", (doc.doc_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT content_hash, source_kind, version FROM documents WHERE doc_id=?", (doc.doc_id,)
+        ).fetchone()
         if row is not None and row[0] == digest:
+            return "unchanged"
+        if row is not None and row[1] != doc.source_kind and row[2] == doc.version:
+            # The same version of the same record from another format (an SPL XML of a label already
+            # read from openFDA JSON, an NGC XML of a summary read from the JSONL): the first one stays,
+            # so re-ingesting a folder never flip-flops between the two.
             return "unchanged"
         status = "added" if row is None else "replaced"
         if row is not None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
 from medcite.records import Document, Hit
 
-console = Console(highlight=False, soft_wrap=False)
+import sys
+
+# A pipe or file gets wide tables (rich would default to 80 columns there).
+console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
 def ingest_table(report) -> None:
@@ -24,11 +29,17 @@ def ingest_table(report) -> None:
         table.add_row("vocab", f"drug names ({src})", str(n), "", "", "", "", "")
     console.print(table)
     if report.skipped:
-        skipped = Table(title=f"Skipped ({len(report.skipped)} files)")
-        skipped.add_column("file")
-        skipped.add_column("reason")
+        groups: dict[tuple[str, str], list[str]] = {}
         for path, reason in report.skipped:
-            skipped.add_row(path, reason)
+            p = Path(path)
+            groups.setdefault((str(p.parent), reason), []).append(p.name)
+        skipped = Table(title=f"Skipped ({len(report.skipped)} files; --json lists each)")
+        skipped.add_column("folder")
+        skipped.add_column("files", justify="right")
+        skipped.add_column("reason")
+        skipped.add_column("e.g.")
+        for (folder, reason), names in sorted(groups.items()):
+            skipped.add_row(folder, str(len(names)), reason, ", ".join(names[:2]) + (" …" if len(names) > 2 else ""))
         console.print(skipped)
     console.print(
         f"files ingested: {report.files_done}, already done: {report.files_already_done}, "
