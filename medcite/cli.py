@@ -186,7 +186,10 @@ def _register_optional_commands() -> None:
     """Attach the commands that live in their own modules (ask, eval, serve, review)."""
     import importlib
 
-    for module_name in ("medcite.commands.ask", "medcite.commands.eval", "medcite.commands.serve", "medcite.commands.review"):
+    for module_name in (
+        "medcite.commands.ask", "medcite.commands.eval", "medcite.commands.serve", "medcite.commands.review",
+        "medcite.commands.fetch",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
