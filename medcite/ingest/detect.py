@@ -85,12 +85,14 @@ def skip_reason(path: Path) -> str:
                 text = None
             if text:
                 return text
-    if stem in DOC_NAMES or stem.startswith(("readme", "provenance", "license")) or path.suffix.lower() == ".md" and "pdq" not in str(path):
+    if stem in DOC_NAMES or stem.startswith(("readme", "provenance", "license")):
         return "documentation"
-    if "qrels" in path.parts or name.startswith("qrels") or name.endswith(".qrel"):
-        return "evaluation set (relevance judgements)"
+    if "qrels" in path.parts or name.startswith("qrels") or name.endswith((".qrel", ".queries", ".ids")):
+        return "evaluation set (queries, ids or relevance judgements)"
     if name.startswith(("queries", "claims", "test_ground_truth")) or "golden" in name:
         return "evaluation set (questions / claims)"
+    if any("nfcorpus" in part.lower() for part in path.parts):
+        return "NFCorpus release files (preprocessed text): evaluation only"
     parent = path.parent.name.lower()
     if parent.startswith("eval_") or any(p.lower().startswith("eval_") for p in path.parts):
         return "evaluation set"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -30,10 +31,12 @@ def ingest_table(report) -> None:
     console.print(table)
     if report.skipped:
         groups: dict[tuple[str, str], list[str]] = {}
+        root = Path(os.path.commonpath([str(Path(p).parent) for p, _ in report.skipped]))
         for path, reason in report.skipped:
             p = Path(path)
-            groups.setdefault((str(p.parent), reason), []).append(p.name)
-        skipped = Table(title=f"Skipped ({len(report.skipped)} files; --json lists each)")
+            folder = str(p.parent.relative_to(root)) if p.parent != root else "."
+            groups.setdefault((folder, reason), []).append(p.name)
+        skipped = Table(title=f"Skipped ({len(report.skipped)} files under {root}; --json lists each)")
         skipped.add_column("folder")
         skipped.add_column("files", justify="right")
         skipped.add_column("reason")
