@@ -164,6 +164,9 @@ class Citation:
     url: str | None = None
     date: str | None = None
     source_kind: str | None = None
+    # evidence level of the cited document as the answer ranked it ("randomized controlled trial",
+    # "Level of evidence C2", an NGC grade); None for labels
+    evidence: str | None = None
 
 
 @dataclass
@@ -173,6 +176,7 @@ class Sentence:
     text: str
     citations: list[int] = field(default_factory=list)
     kind: str = "extract"  # extract (a span of a cited passage) | template (facts of a LabelCheck)
+    # | note (says that evidence is absent, e.g. no label held: no claim, so nothing to cite)
 
 
 @dataclass
@@ -187,7 +191,8 @@ class AnswerSection:
 
 @dataclass
 class Verdict:
-    """One verdict with the label passages that support it."""
+    """One verdict with the label passages that support it. Indication status: on_label |
+    not_indicated | unclear | no_label (no label of the drug is held in the index)."""
 
     status: str
     citations: list[int] = field(default_factory=list)
@@ -209,7 +214,7 @@ class DoseVerdict:
 class Alert:
     """A boxed warning, contraindication or warning that a fact of the case triggers."""
 
-    kind: str  # boxed_warning | contraindication | warning | interaction
+    kind: str  # boxed_warning | contraindication | warning | interaction | dosage (a dose adjustment the fact calls for)
     text: str
     trigger: str
     citations: list[int] = field(default_factory=list)
@@ -246,4 +251,195 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stable JSON shape documented in the README (`medcite ask --json`)."""
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- case facts
+# Step 1 of answering a case (medcite.analyze.facts): free text -> structured facts. Every fact
+# carries `start`/`end` character offsets into the case text so the UI can highlight it.
+
+
+@dataclass
+class Dose:
+    """A dose as written: value and canonical unit (mg, mcg, g, mg/m2, mg/kg, mcg/kg, units/kg,
+    GBq, MBq, mCi, units, IU, mL, mEq, mmol; "/day" appended for a daily total, e.g. "mg/day")."""
+
+    value: float
+    unit: str
+    text: str
+    start: int
+    end: int
+    value_max: float | None = None  # upper end of a range ("4 to 8 mg")
+
+
+@dataclass
+class Frequency:
+    """How often a drug is given, normalised so that comparisons are arithmetic: `times` doses every
+    `per_days` days; interval_days = per_days / times (1 = once daily, 0.5 = twice daily, 28 = every
+    4 weeks). `text` is the canonical wording derived from the numbers ("once daily", "every 4
+    weeks"), `as_written` the case's words. A month counts 30 days. "as needed" has no numbers."""
+
+    times: int | None
+    per_days: float | None
+    interval_days: float | None
+    text: str
+    as_written: str
+    start: int
+    end: int
+    as_needed: bool = False
+
+
+@dataclass
+class Route:
+    """Route of administration: `name` from the openFDA route vocabulary in lower case (oral,
+    intravenous, intramuscular, subcutaneous, intravitreal, topical, respiratory (inhalation)...);
+    `detail` keeps a qualifier the vocabulary lacks ("deep" for deep subcutaneous)."""
+
+    name: str
+    text: str
+    start: int
+    end: int
+    detail: str | None = None
+
+
+@dataclass
+class Duration:
+    """How long a drug is given: value + unit (days, weeks, months, years, cycles, doses); `days`
+    when the unit is a time (a month counts 30 days)."""
+
+    value: float
+    unit: str
+    days: float | None
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class DrugMention:
+    """A drug named in the case, resolved through the drug dictionary ("Xeloda" -> capecitabine).
+
+    role: proposed (prescribed / to start / given) | comedication (already taking) | previous
+    (stopped, prior, history of) | diagnostic (an imaging agent: "dotatate avid", "DOTATATE PET")
+    | unspecified. `role_text` is the words that decided it. Dose, frequency, route and duration are those written after the drug (or,
+    failing that, before it) in the same sentence."""
+
+    text: str
+    start: int
+    end: int
+    generic: str
+    name_kind: str  # kind of the dictionary name matched: generic | brand | synonym
+    role: str = "unspecified"
+    role_text: str | None = None
+    negated: bool = False
+    dose: Dose | None = None
+    frequency: Frequency | None = None
+    route: Route | None = None
+    duration: Duration | None = None
+
+
+@dataclass
+class Qualifier:
+    """A qualifier of a condition as written: kind grade | differentiation | functional | resection |
+    extent | stage | site, its normalised value ("2", "well", "non-functional", "resected",
+    "unresectable", "metastatic", "liver") and its span."""
+
+    kind: str
+    value: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class ConditionMention:
+    """A condition named in the case: a noun phrase ending in a disease word, or an abbreviation
+    the case or the corpus defines (then `name` is the long form and `abbreviation` the short).
+
+    The typed fields summarise `qualifiers` (grade 2, well differentiated, non-functional,
+    resected / unresectable, metastatic / locally advanced, stage, metastatic sites)."""
+
+    text: str
+    start: int
+    end: int
+    name: str
+    abbreviation: str | None = None
+    source: str = "pattern"  # pattern | abbreviation
+    negated: bool = False
+    grade: int | None = None
+    differentiation: str | None = None
+    functional: str | None = None
+    resection: str | None = None
+    extent: str | None = None
+    stage: str | None = None
+    sites: list[str] = field(default_factory=list)
+    qualifiers: list[Qualifier] = field(default_factory=list)
+
+
+@dataclass
+class Genotype:
+    """A pharmacogenomic result: gene ("HLA-B", "CYP2C19", "DPYD", "UGT1A1", "G6PD"...), allele
+    in star form ("*15:02", "*28", "*2/*2") when written, and status (positive | negative | poor /
+    intermediate / normal / extensive / rapid / ultrarapid metabolizer | deficient | homozygous |
+    heterozygous | genotype). negated: inside a negation ("not a CYP2C19 poor metabolizer",
+    "DPD deficiency was ruled out"); a negated bare allele gets status "negative"."""
+
+    gene: str
+    allele: str | None
+    status: str
+    text: str
+    start: int
+    end: int
+    negated: bool = False
+
+
+@dataclass
+class Finding:
+    """One patient fact with its span. kind: age | sex | pregnancy | lactation | weight | crcl |
+    egfr | esrd | dialysis | child_pugh | hepatic_impairment | negation (value = the negated words)."""
+
+    kind: str
+    value: Any
+    text: str
+    start: int
+    end: int
+    unit: str | None = None
+    negated: bool = False
+
+
+@dataclass
+class PatientFacts:
+    """Facts about the patient; each typed field is also a `Finding` in `findings` (with offsets)."""
+
+    age_years: float | None = None
+    sex: str | None = None  # female | male
+    pregnant: bool | None = None
+    weight_kg: float | None = None
+    crcl_ml_min: float | None = None
+    egfr: float | None = None  # mL/min/1.73 m2
+    esrd: bool | None = None
+    dialysis: bool | None = None
+    child_pugh: str | None = None  # A | B | C
+    hepatic_impairment: str | None = None  # mild | moderate | severe
+    genotypes: list[Genotype] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class CaseFacts:
+    """Everything extracted from one case text (see medcite.analyze.facts.extract_facts)."""
+
+    text: str
+    drugs: list[DrugMention] = field(default_factory=list)
+    conditions: list[ConditionMention] = field(default_factory=list)
+    patient: PatientFacts = field(default_factory=PatientFacts)
+    negations: list[Finding] = field(default_factory=list)
+    abbreviations: dict[str, str] = field(default_factory=dict)  # defined in the case text itself
+
+    def proposed(self) -> list[DrugMention]:
+        """Return the drugs proposed for the patient (not negated)."""
+        return [d for d in self.drugs if d.role == "proposed" and not d.negated]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the facts as plain JSON-able data."""
         return asdict(self)
