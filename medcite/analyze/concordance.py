@@ -1,0 +1,175 @@
+"""Label concordance: the regimen of each case drug checked against its FDA label.
+
+For every drug proposed in the case (or named without a role, as in a question): pick its label
+(`label_select`; none held -> said plainly, never another drug's label), decide the indication
+(`indication`), compare dose / frequency / route with the Dosage & Administration text of the
+matched indication (`label_dose`) and collect the alerts the case triggers (`label_alerts`).
+Every verdict carries the citation numbers of the label passages it rests on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
+from medcite.analyze.label_alerts import case_alerts
+from medcite.analyze.label_dose import DoseRegion, compare_regimen, dose_region, statements
+from medcite.analyze.label_select import LabelChoice, choose_label
+from medcite.analyze.label_text import LabelText, Span, quote, sentences_of, terms
+from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, LabelCheck, Verdict
+
+
+@dataclass
+class DrugCheck:
+    """A LabelCheck with what the composer needs besides it: the label read, the match."""
+
+    check: LabelCheck
+    mention: DrugMention
+    label: LabelText | None = None
+    match: IndicationMatch | None = None
+    region: DoseRegion | None = None
+    choice: LabelChoice | None = None
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+
+
+def drugs_to_check(facts: CaseFacts) -> list[DrugMention]:
+    """Return one mention per drug to check: the proposed drugs, else every drug named without a
+    role (a question about a drug), never co-medications or imaging agents."""
+    chosen = [d for d in facts.drugs if d.role == "proposed" and not d.negated]
+    if not chosen:
+        chosen = [d for d in facts.drugs if d.role == "unspecified" and not d.negated]
+    out: dict[str, DrugMention] = {}
+    for d in chosen:
+        prev = out.get(d.generic)
+        # the mention that carries a regimen is the one to check
+        if prev is None or (prev.dose is None and d.dose is not None):
+            out[d.generic] = d
+    return list(out.values())
+
+
+def _best_sentence(match: IndicationMatch) -> Span | None:
+    """Return the sentence of the matched indication that holds most of the condition's words."""
+    unit, cond = match.unit, match.condition
+    if unit is None:
+        return None
+    section_text = unit.span
+    best, best_cov = None, -1.0
+    lims = {(s.start, s.end) for s in unit.limitations}
+    for sent in _unit_sentences(unit):
+        if (sent.start, sent.end) in lims:
+            continue
+        cov = coverage(cond, set(terms(sent.text))) if cond else 0.0
+        if "indicated" in sent.text.lower():
+            cov += 0.01  # prefer the "is indicated for" sentence over a heading-only one
+        if cov > best_cov:
+            best, best_cov = sent, cov
+    return best or section_text
+
+
+def _indicated_sentences(match: IndicationMatch, limit: int = 3) -> list[Span]:
+    """Return the first "... indicated ..." sentence of each of the label's first indications."""
+    out: list[Span] = []
+    for unit in match.units:
+        if unit.is_limitation:
+            continue
+        sent = next((s for s in _unit_sentences(unit) if "indicated" in s.text.lower() and s not in unit.limitations), None)
+        if sent is not None:
+            out.append(sent)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _unit_sentences(unit) -> list[Span]:
+    if unit.section is None:
+        return [unit.span]
+    return sentences_of(unit.section, unit.span.start, unit.span.end)
+
+
+def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None) -> DrugCheck:
+    """Return the label check of one drug; `cite(passage_ids) -> [numbers]` numbers citations."""
+    conditions = condition_terms(facts.conditions, facts.abbreviations)
+    # The case's own words (drug names aside) break ties between labels of one drug.
+    drug_words = {w for d in facts.drugs for w in terms(d.text)}
+    case_words = set(terms(facts.text)) - drug_words
+    choice, label, match = choose_label(store, mention.generic, conditions, case_words)
+    prescribed = _prescribed(mention)
+    if label is None or match is None:
+        note = f"No FDA label for {mention.generic} is held in the index."
+        check = LabelCheck(
+            drug=mention.generic, label=None,
+            indication=Verdict("no_label", [], note),
+            dose=DoseVerdict("not_stated", None, prescribed["dose"], [], "no label held"),
+            frequency=DoseVerdict("not_stated", None, prescribed["frequency"], [], "no label held"),
+            route=DoseVerdict("not_stated", None, prescribed["route"], [], "no label held"),
+            note=note,
+        )
+        return DrugCheck(check, mention, choice=choice)
+
+    label_info = {
+        "set_id": label.meta.get("set_id"), "doc_id": label.doc_id, "title": label.title,
+        "version": label.meta.get("version"), "effective_date": label.meta.get("effective_time"),
+        "other_labels": [d for d in choice.candidates if d != label.doc_id], "reason": choice.reason,
+    }
+    spans: dict[str, list[Span]] = {}
+    if match.status == "not_indicated" and match.exclusion is not None:
+        spans["indication"] = [match.exclusion]
+        text = quote(match.exclusion.text)
+    elif match.unit is not None:
+        best = _best_sentence(match)
+        spans["indication"] = [best] if best else []
+        text = quote(best.text) if best else match.reason
+    else:
+        # No indication matched (or no condition given): quote what the label is indicated for.
+        spans["indication"] = _indicated_sentences(match)
+        text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
+    indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
+
+    region = dose_region(label, match.unit if match.status != "not_indicated" else None, match.condition)
+    own = label.names() + [mention.generic, mention.text]
+    other = _other_drug_finder(lexicon, mention.generic)
+    stmts = statements(region, own, other) if region else []
+    cmp = compare_regimen(mention, region, stmts, label.meta.get("routes") or [])
+    verdicts = {}
+    for key, (status, labeled, pres, vspans, detail) in (("dose", cmp.dose), ("frequency", cmp.frequency), ("route", cmp.route)):
+        spans[key] = vspans
+        verdicts[key] = DoseVerdict(status, labeled, pres, cite(_pids(vspans)), detail)
+
+    alerts = []
+    synonyms = getattr(store, "synonyms", lambda g: [])
+    for raw in case_alerts(label, facts, mention, synonyms):
+        alerts.append(Alert(raw.kind, raw.text, raw.trigger, cite(_pids(raw.spans))))
+    check = LabelCheck(
+        drug=mention.generic, label=label_info, indication=indication,
+        dose=verdicts["dose"], frequency=verdicts["frequency"], route=verdicts["route"], alerts=alerts,
+        note=match.reason,
+    )
+    return DrugCheck(check, mention, label, match, region, choice, spans)
+
+
+def _pids(spans: list[Span]) -> list[str]:
+    return [pid for s in spans for pid in s.passage_ids]
+
+
+def _prescribed(m: DrugMention) -> dict[str, str | None]:
+    return {
+        "dose": m.dose.text if m.dose else None,
+        "frequency": m.frequency.text if m.frequency else None,
+        "route": m.route.name if m.route else None,
+    }
+
+
+def _other_drug_finder(lexicon, generic: str):
+    """Return f(text) -> names of drugs other than `generic` written in text (None without a lexicon)."""
+    if lexicon is None:
+        return None
+
+    def find(text: str) -> list[str]:
+        return [m.text for m in lexicon.find(text) if m.generic != generic]
+
+    return find
+
+
+def check_case(store, facts: CaseFacts, cite, lexicon=None) -> list[DrugCheck]:
+    """Return the label check of every drug to check in the case, in case order."""
+    return [check_drug(store, facts, m, cite, lexicon) for m in drugs_to_check(facts)]

@@ -1,0 +1,84 @@
+"""An Answer as terminal markdown: bottom line, the three tiers ("From the Guidelines", "From the FDA
+Drug Label", "From the Research"), the label-check table, monitoring, effect sizes, references.
+
+Sentences are printed as the answer holds them, each followed by its citation numbers.
+"""
+
+from __future__ import annotations
+
+from medcite.records import Answer, LabelCheck, Sentence
+
+_STATUS = {
+    "on_label": "on label", "not_indicated": "NOT indicated", "unclear": "unclear", "no_label": "no label held",
+    "matches": "matches", "mismatch": "MISMATCH", "not_stated": "not stated", "not_prescribed": "—",
+}
+
+
+def _cites(numbers: list[int]) -> str:
+    return " " + "".join(f"[{n}]" for n in numbers) if numbers else ""
+
+
+def _sentence(s: Sentence) -> str:
+    return f"- {s.text}{_cites(s.citations)}"
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "/").replace("\n", " ")
+
+
+def label_table(checks: list[LabelCheck]) -> list[str]:
+    """Return the markdown lines of the label-check table (one row per drug)."""
+    if not checks:
+        return []
+    lines = ["| drug | label | indication | dose | frequency | route | alerts |", "|---|---|---|---|---|---|---|"]
+    for c in checks:
+        label = c.label.get("title") if c.label else "none held"
+
+        def dv(v) -> str:
+            out = _STATUS.get(v.status, v.status)
+            if v.status == "not_prescribed":
+                return out
+            if v.status == "mismatch" and v.prescribed:
+                out += f" (prescribed {v.prescribed})"
+            return out + _cites(v.citations)
+
+        alerts = "; ".join(f"{a.kind.replace('_', ' ')}: {a.trigger}{_cites(a.citations)}" for a in c.alerts) or "—"
+        lines.append(
+            f"| {_cell(c.drug)} | {_cell(label)} | {_STATUS.get(c.indication.status, c.indication.status)}{_cites(c.indication.citations)}"
+            f" | {dv(c.dose)} | {dv(c.frequency)} | {dv(c.route)} | {_cell(alerts)} |"
+        )
+    return lines
+
+
+def render_markdown(answer: Answer) -> str:
+    """Return the answer as markdown text."""
+    out: list[str] = ["## Bottom line", ""]
+    out += [_sentence(s) for s in answer.bottom_line] or ["- No cited evidence was found for this case."]
+    for section in answer.sections:
+        out += ["", f"## {section.heading}", ""]
+        if section.tier == "label" and answer.label_checks:
+            out += label_table(answer.label_checks) + [""]
+        if section.note:
+            out.append(f"_{section.note}_")
+            if section.sentences:
+                out.append("")
+        out += [_sentence(s) for s in section.sentences]
+    if answer.effect_sizes:
+        out += ["", "## Effect sizes", "", "| measure | value | 95% CI | p | source |", "|---|---|---|---|---|"]
+        for e in answer.effect_sizes:
+            ci = f"{e['ci_low']}–{e['ci_high']}" if e.get("ci_low") else ""
+            value = f"{e['value']}{' ' + e['unit'] if e.get('unit') and e['unit'] != '%' else e.get('unit') or ''}"
+            out.append(f"| {e['kind']} | {value} | {ci} | {e.get('p') or ''} |{_cites(e.get('citations', []))} |")
+    out += ["", "## References", ""]
+    for r in answer.references:
+        bits = [r.title, r.section, r.source_kind or r.tier, r.date or "", r.source_id]
+        line = f"{r.n}. " + " — ".join(b for b in bits if b)
+        if r.evidence:
+            line += f" [{r.evidence}]"
+        if r.url:
+            line += f" <{r.url}>"
+        out.append(line)
+    v = answer.verification
+    out += ["", f"_Verified: {v.get('sentences', 0)} sentences kept, {v.get('dropped', 0)} dropped; "
+                f"corpus version {answer.corpus_version}, settings {answer.settings_hash}._"]
+    return "\n".join(out) + "\n"
