@@ -1,0 +1,31 @@
+"""Fixtures of the API tests: the app on the session corpus index, tested in-process."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from medcite.api.app import create_app
+from medcite.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def api_settings(corpus_index) -> Settings:
+    """Settings serving the session corpus index (BM25 only, as ingested)."""
+    return Settings(index_path=str(corpus_index), embed_at_ingest=False)
+
+
+@pytest.fixture(scope="session")
+def client(api_settings):
+    """A TestClient of an open app (no keys, no rate limit) on the corpus index."""
+    app = create_app(api_settings, api_keys="", rate_limit=0, workers=2)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def openfda_labels(shared_data) -> dict[str, dict]:
+    """{set_id: openFDA label record} of the shared openFDA file."""
+    import gzip
+    import json
+
+    with gzip.open(shared_data / "fda_labels_openfda_pharmgkb" / "openfda_labels.jsonl.gz", "rt", encoding="utf-8") as f:
+        return {r["set_id"]: r for r in map(json.loads, f)}
