@@ -80,22 +80,15 @@ class LexicalIndex:
         self.close()
         if self.folder.exists():
             shutil.rmtree(self.folder)
-        index = self._open(create=True)
-        writer = index.writer(heap_size=128_000_000, num_threads=1)
-        n = 0
-        for pid, doc_id, tier, body in rows:
-            writer.add_document(tantivy.Document(pid=pid, doc_id=doc_id, tier=tier, body=body))
-            n += 1
-        writer.commit()
-        writer.wait_merging_threads()
-        self._write_state(corpus_version)
-        self._searcher = None
-        return n
+        return self._write(rows, corpus_version, removed_doc_ids=())
 
     def update(self, removed_doc_ids: Iterable[str], rows: Iterable[Sequence[str]], corpus_version: int) -> int:
         """Delete the passages of `removed_doc_ids`, add `rows`; return how many rows were added."""
-        index = self._open(create=True)
-        writer = index.writer(heap_size=64_000_000, num_threads=1)
+        return self._write(rows, corpus_version, removed_doc_ids)
+
+    def _write(self, rows: Iterable[Sequence[str]], corpus_version: int, removed_doc_ids: Iterable[str]) -> int:
+        """Delete, add and commit in one tantivy commit, then record the corpus version."""
+        writer = self._open(create=True).writer(heap_size=128_000_000, num_threads=1)
         for doc_id in removed_doc_ids:
             writer.delete_documents_by_term("doc_id", doc_id)
         n = 0
