@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from medcite.records import Document, Hit
@@ -42,7 +43,7 @@ def ingest_table(report) -> None:
         skipped.add_column("reason")
         skipped.add_column("e.g.")
         for (folder, reason), names in sorted(groups.items()):
-            skipped.add_row(folder, str(len(names)), reason, ", ".join(names[:2]) + (" …" if len(names) > 2 else ""))
+            skipped.add_row(escape(folder), str(len(names)), escape(reason), escape(", ".join(names[:2]) + (" …" if len(names) > 2 else "")))
         console.print(skipped)
     console.print(
         f"files ingested: {report.files_done}, already done: {report.files_already_done}, "
@@ -78,7 +79,7 @@ def hits_table(hits: list[Hit]) -> None:
     for col in ("#", "source id", "tier", "title", "section", "score", "snippet"):
         table.add_column(col, overflow="fold")
     for i, h in enumerate(hits, 1):
-        table.add_row(str(i), h.source_id, h.tier, h.title[:60], h.section[:40], f"{h.score:.3f}", h.snippet(200))
+        table.add_row(str(i), h.source_id, h.tier, escape(h.title[:60]), escape(h.section[:40]), f"{h.score:.3f}", escape(h.snippet(200)))
     console.print(table)
     if not hits:
         console.print("no hits")
@@ -86,12 +87,12 @@ def hits_table(hits: list[Hit]) -> None:
 
 def document_view(doc: Document) -> None:
     """Print one document: header with provenance, then its sections."""
-    console.print(f"[b]{doc.title}[/b]")
+    console.print(f"[b]{escape(doc.title)}[/b]")
     console.print(f"{doc.doc_id} · {doc.tier} · {doc.source_kind} · source id {doc.source_id}"
-                  + (f" · version {doc.version}" if doc.version else "") + (f" · {doc.date}" if doc.date else ""))
+                  + (f" · version {doc.version}" if doc.version else "") + (f" · {doc.date}" if doc.date else ""), markup=False)
     if doc.url:
-        console.print(doc.url)
+        console.print(doc.url, markup=False)
     for section in doc.sections:
         code = f" [{section.code}]" if section.code else ""
-        console.rule(f"{section.name}{code}")
+        console.rule(escape(f"{section.name}{code}"))
         console.print(section.text, markup=False)
