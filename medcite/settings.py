@@ -23,9 +23,13 @@ class Settings:
     chunk_words: int = 180  # passages are at most this many words, never across sections
     retrieval_mode: str = "hybrid"  # bm25 | dense | hybrid
     rrf_k: int = 60  # reciprocal-rank-fusion constant
-    dense_weight: float = 1.0  # weight of the dense ranking in fusion (bm25 weight is 1)
+    dense_weight: float = 0.6  # weight of the dense ranking in fusion (bm25 weight is 1); tuned on train/dev
     embed_at_ingest: bool = True  # compute passage embeddings while ingesting
-    expand_queries: bool = True  # drug-dictionary and abbreviation expansion of queries
+    embed_max_seq_len: int = 64  # tokens of a passage the embedding model reads (64: ingest in minutes; docs/retrieval.md)
+    dense_tiers: str = "research"  # tiers whose passages get vectors ("all" or a comma list): docs/retrieval.md
+    fusion: str = "convex"  # convex (min-max normalised scores) | rrf (baseline) — docs/retrieval.md
+    expand_queries: bool = True  # drug-dictionary (brand -> generic) expansion of queries
+    expand_abbreviations: bool = False  # corpus abbreviation expansion (measured: no gain; docs/retrieval.md)
     k_guideline: int = 8  # passages retrieved per tier when answering
     k_label: int = 12
     k_research: int = 8

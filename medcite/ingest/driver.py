@@ -243,4 +243,4 @@ def sync_dense(store: SQLiteStore, settings: Settings, on_stage=None) -> str:
         from medcite.index.dense import sync_embeddings
     except ImportError:
         return "unavailable"
-    return sync_embeddings(store, on_stage=on_stage)
+    return sync_embeddings(store, on_stage=on_stage, settings=settings)

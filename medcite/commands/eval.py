@@ -1,0 +1,111 @@
+"""`medcite eval beir DIR` and `medcite eval bioasq FILE...`: retrieval quality, measured the IR way.
+
+Each builds an index of the benchmark with the product's code (in a temporary folder, or in
+--workdir to reuse it), runs every judged query, prints nDCG@10, Recall@10, Recall@100, MRR@10
+and queries/s (or JSON), and can write the TREC run file. Progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+MODE_OPTION = click.option(
+    "--mode", type=click.Choice(["bm25", "dense", "hybrid"]), default=None,
+    help="Retrieval mode (default: settings, i.e. hybrid).",
+)
+RUN_OPTION = click.option("--run", "run_file", type=click.Path(dir_okay=False), help="Write the TREC run file here.")
+WORKDIR_OPTION = click.option(
+    "--workdir", type=click.Path(file_okay=False), help="Keep the benchmark index here and reuse it next time.",
+)
+SILENT_OPTION = click.option("--silent", is_flag=True, help="No progress bars.")
+
+
+def _stage_factory(silent: bool, bars: list):
+    from tqdm import tqdm
+
+    def on_stage(name: str, total: int):
+        bar = tqdm(total=total or None, desc=name, disable=silent, file=sys.stderr, dynamic_ncols=True, leave=False)
+        bars.append(bar)
+        return bar.update
+
+    return on_stage
+
+
+def _show(result, as_json: bool, run_file: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from medcite.cli import emit_json
+
+    if as_json:
+        payload = result.to_dict()
+        payload["run_file"] = run_file
+        emit_json(payload)
+        return
+    table = Table(title=f"{result.dataset} ({result.split}) — {result.mode}, settings {result.settings_hash}")
+    for col in ("queries", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "queries/s"):
+        table.add_column(col, justify="right")
+    m = result.metrics
+    table.add_row(str(result.queries), f"{m['ndcg@10']:.4f}", f"{m['recall@10']:.4f}", f"{m['recall@100']:.4f}",
+                  f"{m['mrr@10']:.4f}", f"{result.qps:.1f}")
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(f"{result.documents} documents, {result.passages} passages indexed in {result.index_seconds:.1f} s"
+                  + (f"; run written to {run_file}" if run_file else ""))
+
+
+def register(cli) -> None:
+    """Attach the `eval` group (beir, bioasq) to the CLI."""
+    from medcite.cli import JSON_OPTION
+
+    @cli.group(name="eval")
+    def eval_group():
+        """Measure retrieval on public benchmarks (BEIR folders, BioASQ golden files)."""
+
+    @eval_group.command(name="beir")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @JSON_OPTION
+    @RUN_OPTION
+    @click.option("--split", default="test", show_default=True, help="Qrels split to evaluate (qrels/<split>.tsv).")
+    @MODE_OPTION
+    @WORKDIR_OPTION
+    @SILENT_OPTION
+    def beir(folder, as_json, run_file, split, mode, workdir, silent):
+        """Evaluate retrieval on a BEIR folder (corpus.jsonl(.gz), queries.jsonl, qrels/)."""
+        from medcite.eval.beir import evaluate_beir
+        from medcite.settings import load_settings
+
+        settings = load_settings()
+        bars: list = []
+        try:
+            result = evaluate_beir(folder, settings, mode or settings.retrieval_mode, split=split, workdir=workdir,
+                                   run_file=run_file, on_stage=_stage_factory(silent, bars))
+        finally:
+            for bar in bars:
+                bar.close()
+        _show(result, as_json, run_file)
+
+    @eval_group.command(name="bioasq")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @JSON_OPTION
+    @RUN_OPTION
+    @MODE_OPTION
+    @WORKDIR_OPTION
+    @SILENT_OPTION
+    def bioasq(files, as_json, run_file, mode, workdir, silent):
+        """Evaluate document retrieval on BioASQ golden files over the pool of their gold snippets."""
+        from medcite.eval.bioasq import evaluate_bioasq
+        from medcite.settings import load_settings
+
+        settings = load_settings()
+        bars: list = []
+        try:
+            result = evaluate_bioasq(list(files), settings, mode or settings.retrieval_mode, workdir=workdir,
+                                     run_file=run_file, on_stage=_stage_factory(silent, bars))
+        finally:
+            for bar in bars:
+                bar.close()
+        _show(result, as_json, run_file)
