@@ -271,17 +271,20 @@ class _JsonStream:
 def _json_records(stream: _JsonStream, source: str) -> Iterator[tuple[str, Any]]:
     """Yield (where, record) for every label record in a JSON document stream: the elements of a
     `results` array (API response, bulk part), of a top-level array, or a bare record object."""
-    n = 0
+    count = [0]
+
+    def array_items() -> Iterator[tuple[str, Any]]:
+        stream.take("[")
+        while stream.peek() != "]":
+            count[0] += 1
+            yield f"record {count[0]}", stream.value()
+            if stream.peek() == ",":
+                stream.take(",")
+        stream.take("]")
+
     while stream.peek():
-        first = stream.peek()
-        if first == "[":
-            stream.take("[")
-            while stream.peek() != "]":
-                n += 1
-                yield f"record {n}", stream.value()
-                if stream.peek() == ",":
-                    stream.take(",")
-            stream.take("]")
+        if stream.peek() == "[":
+            yield from array_items()
             continue
         stream.take("{")
         other: dict[str, Any] = {}
@@ -291,21 +294,15 @@ def _json_records(stream: _JsonStream, source: str) -> Iterator[tuple[str, Any]]
             stream.take(":")
             if key == "results" and stream.peek() == "[":
                 saw_results = True
-                stream.take("[")
-                while stream.peek() != "]":
-                    n += 1
-                    yield f"record {n}", stream.value()
-                    if stream.peek() == ",":
-                        stream.take(",")
-                stream.take("]")
+                yield from array_items()
             else:
                 other[key] = stream.value()
             if stream.peek() == ",":
                 stream.take(",")
         stream.take("}")
         if not saw_results:
-            n += 1
-            yield f"record {n}", other
+            count[0] += 1
+            yield f"record {count[0]}", other
 
 
 def _jsonl_records(chunks: Iterator[str], source: str) -> Iterator[tuple[str, Any] | RecordError]:

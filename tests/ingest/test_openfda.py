@@ -192,3 +192,21 @@ def test_malformed_bulk_part_stops_with_one_error(tmp_path, raw_lines):
     errors = [x for x in out if isinstance(x, RecordError)]
     assert [d.source_id for d in docs] == [r["set_id"] for r in records[:6]]
     assert len(errors) == 1 and errors[0].record == "after record 6"
+
+
+def test_single_record_and_top_level_array_files(shared_data, tmp_path):
+    """A saved single label (bare object) and a JSON array of labels read like the API response."""
+    import gzip as _gzip
+    import json as _json
+
+    from medcite.ingest import openfda as _openfda
+    from medcite.records import Document as _Document
+
+    with _gzip.open(shared_data / "fda_labels_openfda_pharmgkb" / "openfda_labels.jsonl.gz", "rt", encoding="utf-8") as fh:
+        first, second = _json.loads(next(fh)), _json.loads(next(fh))
+    (tmp_path / "one.json").write_text(_json.dumps(first))
+    (tmp_path / "many.json").write_text(_json.dumps([first, second]))
+    one = [x for x in _openfda.read(tmp_path / "one.json") if isinstance(x, _Document)]
+    many = [x for x in _openfda.read(tmp_path / "many.json") if isinstance(x, _Document)]
+    assert [d.doc_id for d in one] == [f"spl:{first['set_id']}"]
+    assert [d.doc_id for d in many] == [f"spl:{first['set_id']}", f"spl:{second['set_id']}"]
