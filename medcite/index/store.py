@@ -101,6 +101,14 @@ def bm25_body(title: str, section: str, text: str) -> str:
     return f"{title}\n{section}\n{text}"
 
 
+def _older(incoming: str | None, stored: str | None) -> bool:
+    """Return True when both versions are numbers and `incoming` is the lower one."""
+    try:
+        return int(incoming) < int(stored)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
 def normalize_name(name: str) -> str:
     """Return a drug name as looked up: lower case, single spaces."""
     return " ".join(name.lower().replace("®", "").replace("™", "").split())
@@ -195,6 +203,10 @@ class SQLiteStore:
             # The same version of the same record from another format (an SPL XML of a label already
             # read from openFDA JSON, an NGC XML of a summary read from the JSONL): the first one stays,
             # so re-ingesting a folder never flip-flops between the two.
+            return "unchanged"
+        if row is not None and _older(doc.version, row[2]):
+            # An older version of a stored record (e.g. a 2014 SPL of a label whose 2022 version is
+            # held) never replaces the newer one.
             return "unchanged"
         status = "added" if row is None else "replaced"
         if row is not None:

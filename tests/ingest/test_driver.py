@@ -181,3 +181,16 @@ def test_kill_9_mid_ingest_leaves_consistent_index_and_resumes(shared_data, tmp_
     hits = store.search("somatostatin analogues neuroendocrine tumours", k=5, tier="guideline")
     assert any(h.doc_id == "ngc:10883" for h in hits)
     store.close()
+
+
+def test_older_version_from_another_format_never_replaces_newer(shared_data, tmp_path):
+    """The SPL XML sample of Lipitor (version 11, 2014) must not replace its openFDA record (version 38)."""
+    path = tmp_path / "v.db"
+    store = open_store(path)
+    ingest_paths(store, [shared_data / LABELS], _settings(path))
+    xml = shared_data / "fda_spl_xml_samples" / "xml" / "lipitor-orig.xml"
+    report = ingest_paths(store, [xml], _settings(path))
+    assert report.sources["label/spl_xml"].unchanged == 1 and report.sources["label/spl_xml"].replaced == 0
+    doc = store.get_document("spl:c6e131fe-e7df-4876-83f7-9156fc4e8228")
+    assert (doc.source_kind, doc.version, doc.date) == ("openfda_json", "38", "2022-12-01")
+    store.close()
