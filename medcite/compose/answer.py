@@ -192,7 +192,8 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
     registry = CitationRegistry(store)
 
     checks: list[DrugCheck] = check_case(store, case, registry.cite, lexicon)
-    cq: CaseQuery = build_queries(question, case)
+    store.ensure_search_ready()
+    cq: CaseQuery = build_queries(question, case, store.lexical.doc_freq)
 
     guideline_hits = search_passages(store, cq.queries["guideline"], k=settings.k_guideline, tier="guideline", settings=settings)
     research_hits = search_passages(store, cq.queries["research"], k=settings.k_research * 2, tier="research", settings=settings)

@@ -163,6 +163,16 @@ class LexicalIndex:
         hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
         return hits[:k]
 
+    def doc_freq(self, term: str) -> int:
+        """Return how many passages contain the analyzed `term` (0 when there is no index)."""
+        if self.built_version() is None:
+            return 0
+        if self._searcher is None:
+            index = self._open()
+            index.reload()
+            self._searcher = index.searcher()
+        return int(self._searcher.doc_freq("body", term))
+
     def num_docs(self) -> int:
         """Return the number of passages in the index (0 when there is none)."""
         if self.built_version() is None:

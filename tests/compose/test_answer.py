@@ -135,3 +135,13 @@ def test_facts_given_as_data_override_the_text(corpus_store):
     assert check.label["set_id"] == AFINITOR
     assert (check.indication.status, check.dose.status, check.frequency.status, check.route.status) == (
         "on_label", "matches", "matches", "matches")
+
+
+def test_seed_research_is_about_the_case_condition_not_any_pancreatic_tumor(seed_answer):
+    """Research passages must carry the condition's rarest word (neuroendocrine), so an abstract
+    about pancreatic adenocarcinoma ("pancreatic ... tumors") is not quoted for a pancreatic NET."""
+    answer, texts = seed_answer
+    research = [r for r in answer.references if r.tier == "research"]
+    assert research
+    for ref in research:
+        assert "neuroendocrine" in texts[ref.passage_id].lower(), ref.title
