@@ -40,6 +40,9 @@ _DRUGSFDA_HEADER = re.compile(r"^\ufeff?ApplNo\tProductNo\t.*\bDrugName\t.*\bAct
 _DRUGBANK_HEADER = re.compile(r"^\ufeff?DrugBank ID,Accession Numbers,Common name,")
 
 
+_CONSTITUENTS = re.compile(r"\s*\([^()]*;[^()]*\)")
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -60,6 +63,9 @@ def salt_free_base(ingredient: str) -> str | None:
 
 
 def _components(ingredient: str) -> list[str]:
+    """Split "A; B" into its ingredients. A bracketed list of constituents names one ingredient
+    ("MENOTROPINS (FSH;LH)", "PANCRELIPASE (AMYLASE;LIPASE;PROTEASE)"): it is dropped, not split."""
+    ingredient = _CONSTITUENTS.sub("", ingredient)
     return [_norm(part) for part in ingredient.split(";") if part.strip()]
 
 

@@ -30,7 +30,7 @@ def named(entries, name):
 
 
 def test_drugsfda_counts_and_dedupe(fda_names):
-    assert Counter(e.kind for e in fda_names) == {"brand": 9424, "generic": 2385, "synonym": 664}
+    assert Counter(e.kind for e in fda_names) == {"brand": 9364, "generic": 2378, "synonym": 665}
     keys = [(e.name.lower(), e.generic, e.kind) for e in fda_names]
     assert len(keys) == len(set(keys))
     assert {e.source for e in fda_names} == {"drugsfda"}
@@ -107,3 +107,13 @@ def test_sniff(shared_data, products, drugbank):
     for other in ("Applications.txt", "MarketingStatus.txt", "MarketingStatus_Lookup.txt"):
         assert not vocab.sniff(shared_data / "drug_vocab_drugsfda" / other)
     assert not vocab.sniff(shared_data / "fda_spl_xml_samples" / "openfda_schema" / "sections.csv")
+
+
+def test_semicolon_inside_brackets_is_not_an_ingredient_separator(shared_data):
+    """Products.txt has "MENOTROPINS (FSH;LH)": the ingredient menotropins, not "MENOTROPINS (FSH" and "LH)"."""
+    from medcite.ingest import vocab as _vocab
+
+    names = list(_vocab.read(shared_data / "drug_vocab_drugsfda" / "Products.txt"))
+    generics = {n.generic for n in names if hasattr(n, "generic")}
+    assert "menotropins" in generics and "pancrelipase" in generics
+    assert not any(g.endswith(("lh)", "t3)")) or g.startswith(("menotropins (", "liotrix (")) for g in generics)
