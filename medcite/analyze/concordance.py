@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.label_dose import DoseRegion, compare_regimen, dose_region, statements
-from medcite.analyze.label_select import LabelChoice, choose_label
+from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes
 from medcite.analyze.label_text import LabelText, Span, quote, sentences_of, terms
 from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, LabelCheck, Verdict
 
@@ -137,7 +137,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
 
     alerts = []
     synonyms = getattr(store, "synonyms", lambda g: [])
-    for raw in case_alerts(label, facts, mention, synonyms):
+    for raw in case_alerts(label, facts, mention, synonyms, lambda g: drug_classes(store, g)):
         alerts.append(Alert(raw.kind, raw.text, raw.trigger, cite(_pids(raw.spans))))
     check = LabelCheck(
         drug=mention.generic, label=label_info, indication=indication,

@@ -121,21 +121,33 @@ def _name_pattern(names: list[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", re.IGNORECASE)
 
 
-def comedication_alerts(label: LabelText, others: list[DrugMention], synonyms) -> list[RawAlert]:
-    """Return the alerts the case's other drugs trigger by being named in the label
-    (`synonyms(generic)` returns the dictionary names of a generic)."""
+def _plural(name: str) -> str:
+    return name[:-1] + "ies" if name.endswith("y") and not name.endswith(("ay", "ey", "oy")) else name + "s"
+
+
+def comedication_alerts(label: LabelText, others: list[DrugMention], synonyms, classes=None) -> list[RawAlert]:
+    """Return the alerts the case's other drugs trigger by being named in the label, by name or
+    by class (`synonyms(generic)`: the dictionary names of a generic; `classes(generic)`: its
+    pharmacologic classes from its own held label, e.g. diazepam -> benzodiazepine, which
+    matches "benzodiazepines" in an opioid's boxed warning)."""
     out: list[RawAlert] = []
     own = {n.lower() for n in label.names()}
+    own_classes = set(label.meta.get("pharm_classes") or [])
     for d in others:
-        names = [d.generic, d.text] + list(synonyms(d.generic))
-        pattern = _name_pattern([n for n in names if n.lower() not in own])
-        if pattern is None:
-            continue
+        by_name = _name_pattern([n for n in [d.generic, d.text] + list(synonyms(d.generic)) if n.lower() not in own])
+        drug_classes = [c for c in (classes(d.generic) if classes else []) if not any(c in o.lower() for o in own_classes)]
+        by_class = _name_pattern([form for c in drug_classes for form in (c, _plural(c))])
         for kind, sents in _sentences_by_kind(label):
-            hit = next((s for s in sents if pattern.search(s.text)), None)
+            hit, trigger = next(((s, d.generic) for s in sents if by_name and by_name.search(s.text)), (None, None))
+            if hit is None and by_class is not None:
+                for s in sents:
+                    m = by_class.search(s.text)
+                    if m:
+                        hit, trigger = s, f"{d.generic} ({m.group(0).lower()})"
+                        break
             if hit is not None:
-                out.append(RawAlert(kind, quote(hit.text), d.generic, [hit]))
-                break  # the most severe section that names the drug
+                out.append(RawAlert(kind, quote(hit.text), trigger, [hit]))
+                break  # the most severe section that names the drug or its class
     return out
 
 
@@ -183,7 +195,7 @@ def pregnancy_alerts(label: LabelText, pregnant: bool | None) -> list[RawAlert]:
     return []
 
 
-def case_alerts(label: LabelText, facts: CaseFacts, drug: DrugMention, synonyms) -> list[RawAlert]:
+def case_alerts(label: LabelText, facts: CaseFacts, drug: DrugMention, synonyms, classes=None) -> list[RawAlert]:
     """Return every alert the case's facts trigger in `label`, most severe first."""
     # co-medications: drugs the patient takes or is to take with this one; a drug named in
     # passing ("somatostatin receptor-positive") or taken before is not a co-medication
@@ -191,7 +203,7 @@ def case_alerts(label: LabelText, facts: CaseFacts, drug: DrugMention, synonyms)
     # one mention per other drug
     uniq = list({d.generic: d for d in others}.values())
     alerts = genotype_alerts(label, facts.patient.genotypes)
-    alerts += comedication_alerts(label, uniq, synonyms)
+    alerts += comedication_alerts(label, uniq, synonyms, classes)
     alerts += renal_alerts(label, facts.patient.crcl_ml_min)
     alerts += pregnancy_alerts(label, facts.patient.pregnant)
     order = {k: i for i, (k, _) in enumerate(SEVERITY)}

@@ -74,6 +74,19 @@ def labels_for(store, generic: str) -> list[str]:
     return list(label_catalog(store).get(base_name(generic), []))
 
 
+def drug_classes(store, generic: str) -> list[str]:
+    """Return the pharmacologic classes the held labels of `generic` give it, lower case, without
+    the FDA tag ("Benzodiazepine [EPC]" -> "benzodiazepine"); [] when no label is held."""
+    ids = labels_for(store, generic)
+    classes: dict[str, None] = {}
+    for info in store.document_meta(ids).values():
+        for value in (info.get("meta") or {}).get("pharm_classes") or []:
+            name = re.sub(r"\s*\[[A-Za-z]+\]\s*$", "", value).strip().lower()
+            if name:
+                classes.setdefault(name, None)
+    return list(classes)
+
+
 @dataclass
 class LabelChoice:
     """The label chosen for one drug: doc id, why, and the other labels of the same drug."""

@@ -148,6 +148,9 @@ def record_to_document(rec: Any, source: str, where: str) -> Document | RecordEr
         "application_numbers": _strings(ofda.get("application_number")),
         "manufacturer": _first(_strings(ofda.get("manufacturer_name"))),
         "product_type": _first(_strings(ofda.get("product_type"))),
+        # FDA Established Pharmacologic Class and mechanism, e.g. "Benzodiazepine [EPC]": lets a
+        # co-medication be matched by its class where another label names the class
+        "pharm_classes": _strings(ofda.get("pharm_class_epc")) + _strings(ofda.get("pharm_class_moa")),
     }
     brand, generic = _first(brands), _first(generics)
     if brand and generic and brand.lower() != generic.lower():

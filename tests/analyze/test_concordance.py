@@ -178,3 +178,23 @@ def test_pregnancy_triggers_boxed_warning(corpus_store):
     assert alert.kind == "boxed_warning"
     assert "Exposure to Herceptin during pregnancy can result in oligohydramnios" in alert.text
     assert cited_sets(refs, alert.citations) == {check.label["set_id"]}
+
+
+ULTRAM = "45f59e6f-1794-40a4-8f8b-3a9415924468"
+
+
+def test_comedication_class_triggers_boxed_warning(corpus_store):
+    """Diazepam's own label gives its class (Benzodiazepine [EPC]); the Ultram boxed warning names
+    "benzodiazepines": the co-medication is caught by class, not only by name."""
+    case = ("A 70-year-old woman with chronic pain severe enough to require an opioid analgesic, who takes diazepam "
+            "for anxiety, is started on tramadol 50 mg orally every 6 hours as needed.")
+    checks, refs = run(corpus_store, case)
+    check = checks["tramadol"]
+    assert check.label["set_id"] == ULTRAM
+    boxed = [a for a in check.alerts if a.kind == "boxed_warning"]
+    assert [a.trigger for a in boxed] == ["diazepam (benzodiazepines)"]
+    assert cited_sets(refs, boxed[0].citations) == {ULTRAM}
+    assert "benzodiazepines" in boxed[0].text.lower()
+
+    alone, _ = run(corpus_store, case.replace(", who takes diazepam for anxiety,", ""))
+    assert not [a for a in alone["tramadol"].alerts if "benzodiazepine" in a.trigger]
