@@ -125,6 +125,17 @@ def _plural(name: str) -> str:
     return name[:-1] + "ies" if name.endswith("y") and not name.endswith(("ay", "ey", "oy")) else name + "s"
 
 
+def _around(text: str, start: int, end: int, width: int = 150) -> str:
+    """Return `text` as quoted for an alert: whole when short, else the words within `width`
+    characters of the match, with ellipses (a boxed-warning headline can run to 1,000 characters)."""
+    if len(text) <= 2 * width + (end - start):
+        return quote(text)
+    lo = text.rfind(" ", 0, max(0, start - width)) + 1
+    hi = text.find(" ", min(len(text), end + width))
+    hi = len(text) if hi < 0 else hi
+    return ("…" if lo > 0 else "") + quote(text[lo:hi]) + ("…" if hi < len(text) else "")
+
+
 def comedication_alerts(label: LabelText, others: list[DrugMention], synonyms, classes=None) -> list[RawAlert]:
     """Return the alerts the case's other drugs trigger by being named in the label, by name or
     by class (`synonyms(generic)`: the dictionary names of a generic; `classes(generic)`: its
@@ -138,15 +149,19 @@ def comedication_alerts(label: LabelText, others: list[DrugMention], synonyms, c
         drug_classes = [c for c in (classes(d.generic) if classes else []) if not any(c in o.lower() for o in own_classes)]
         by_class = _name_pattern([form for c in drug_classes for form in (c, _plural(c))])
         for kind, sents in _sentences_by_kind(label):
-            hit, trigger = next(((s, d.generic) for s in sents if by_name and by_name.search(s.text)), (None, None))
-            if hit is None and by_class is not None:
+            hit, trigger, m = None, None, None
+            for pattern, named in ((by_name, False), (by_class, True)):
+                if pattern is None:
+                    continue
                 for s in sents:
-                    m = by_class.search(s.text)
+                    m = pattern.search(s.text)
                     if m:
-                        hit, trigger = s, f"{d.generic} ({m.group(0).lower()})"
+                        hit, trigger = s, f"{d.generic} ({m.group(0).lower()})" if named else d.generic
                         break
+                if hit is not None:
+                    break
             if hit is not None:
-                out.append(RawAlert(kind, quote(hit.text), trigger, [hit]))
+                out.append(RawAlert(kind, _around(hit.text, m.start(), m.end()), trigger, [hit]))
                 break  # the most severe section that names the drug or its class
     return out
 

@@ -198,3 +198,14 @@ def test_comedication_class_triggers_boxed_warning(corpus_store):
 
     alone, _ = run(corpus_store, case.replace(", who takes diazepam for anxiety,", ""))
     assert not [a for a in alone["tramadol"].alerts if "benzodiazepine" in a.trigger]
+
+
+def test_alert_quote_of_a_long_headline_is_the_window_around_the_trigger(corpus_store):
+    """Ultram's boxed-warning headline runs to ~1,000 characters: the alert quotes the words around
+    "BENZODIAZEPINES" (a verbatim span with ellipses), not the whole headline."""
+    checks, refs = run(corpus_store, "A man with chronic pain who takes diazepam is started on tramadol 50 mg orally every 6 hours.")
+    (alert,) = [a for a in checks["tramadol"].alerts if a.kind == "boxed_warning"]
+    assert alert.text.startswith("…") and len(alert.text) < 400
+    assert "RISKS FROM CONCOMITANT USE WITH BENZODIAZEPINES" in alert.text
+    passage = corpus_store.get_hits([refs[alert.citations[0]].passage_id])[0].text
+    assert " ".join(alert.text.strip("…").split()) in " ".join(passage.split())
