@@ -128,6 +128,15 @@ def _search(store, query: str, tier: str | None, k: int, settings: Settings) -> 
     return [hit_json(h) for h in search_passages(store, query, k=k, tier=tier, settings=settings)]
 
 
+def _status_handler(status: int):
+    """Return an exception handler that answers `status` in the one error shape."""
+
+    async def handler(request: Request, exc: Exception):
+        return error_response(status, str(exc))
+
+    return handler
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -184,25 +193,10 @@ def create_app(
         status = 400 if request.url.path.startswith("/cds-services") else 422
         return error_response(status, validation_message(exc))
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, exc: NotFoundError):
-        return error_response(404, str(exc))
-
-    @app.exception_handler(IndexMissingError)
-    async def index_missing(request: Request, exc: IndexMissingError):
-        return error_response(503, str(exc))
-
-    @app.exception_handler(PipelineUnavailable)
-    async def pipeline_missing(request: Request, exc: PipelineUnavailable):
-        return error_response(503, str(exc))
-
-    @app.exception_handler(MedciteError)
-    async def medcite_error(request: Request, exc: MedciteError):
-        return error_response(400, str(exc))
-
-    @app.exception_handler(QueryTimeout)
-    async def timed_out(request: Request, exc: QueryTimeout):
-        return error_response(504, str(exc))
+    # library errors -> status; the message is the library's one line (no patient text in it)
+    for error_class, status in ((NotFoundError, 404), (IndexMissingError, 503), (PipelineUnavailable, 503),
+                                (MedciteError, 400), (QueryTimeout, 504)):
+        app.add_exception_handler(error_class, _status_handler(status))
 
     # ------------------------------------------------------------------ keys, rate limit, last resort
     @app.middleware("http")
