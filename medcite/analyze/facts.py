@@ -253,7 +253,7 @@ def _attach_regimen(text: str, drugs: list[DrugMention], sentences: list[Span]) 
 # ---------------------------------------------------------------- conditions
 
 _HEAD_WORDS = (
-    r"tumou?rs?|cancers?|neoplasms?|malignanc(?:y|ies)|diseases?|disorders?|syndromes?|infections?|fibrillation|flutter|"
+    r"tumou?rs?|cancers?|neoplasms?|malignanc(?:y|ies)|diseases?|disorders?|syndromes?|infections?|fibrillation|flutter|pain|"
     r"failure|hypertension|hypotension|diabetes(?:\s+mellitus)?|epilepsy|seizures?|asthma|stroke|embolism|"
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
     r"[a-z]{3,}omas?|[a-z]{3,}itis|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"

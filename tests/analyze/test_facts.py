@@ -191,3 +191,12 @@ def test_offsets_and_empty_input(lexicon, table):
     assert extract_facts("   ", lexicon, table).drugs == []
     # Without an abbreviation table the case's own definition still names the tumour.
     assert [c.name for c in extract_facts(SEED, lexicon, None).conditions] == ["pancreatic neuroendocrine tumor"]
+
+
+def test_pain_is_a_condition(lexicon, table):
+    """The Ultram indication is "pain severe enough to require an opioid analgesic": a case's pain is
+    a condition the label check can match, not an unrecognised phrase."""
+    facts = extract_facts("A man with chronic pain who takes diazepam is started on tramadol 50 mg orally every 6 hours.",
+                          lexicon, table)
+    assert [c.name for c in facts.conditions] == ["chronic pain"]
+    assert {(d.generic, d.role) for d in facts.drugs} == {("diazepam", "comedication"), ("tramadol", "proposed")}
