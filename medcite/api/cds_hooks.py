@@ -15,6 +15,7 @@ A malformed hook request is answered with 400 in the API's error shape.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from typing import Any
@@ -59,12 +60,26 @@ def render_template(template: str, context: dict[str, Any]) -> str:
     return re.sub(r"\{\{\s*context\.(\w+)\s*\}\}", lambda m: str(context.get(m.group(1), "")), template)
 
 
+def fhir_server_allowed(url: str) -> bool:
+    """Return True when `url` may be fetched from: MEDCITE_FHIR_SERVERS (comma-separated base URLs)
+    lists the EHR FHIR servers this deployment trusts; unset, any server the hook names is used."""
+    allowed = [a.strip().rstrip("/") for a in os.environ.get("MEDCITE_FHIR_SERVERS", "").split(",") if a.strip()]
+    if not allowed:
+        return True
+    url = url.rstrip("/")
+    return any(url == a or url.startswith(a + "/") for a in allowed)
+
+
 async def complete_prefetch(req: CDSRequest, transport: httpx.AsyncBaseTransport | None = None) -> tuple[dict[str, Any], list[str]]:
     """Return the prefetch data with missing keys fetched from `fhirServer`, and notes of what failed."""
     have = dict(req.prefetch or {})
     missing = [key for key in PREFETCH if have.get(key) is None]
     notes: list[str] = []
     if not missing or req.fhirServer is None:
+        return have, notes
+    if not fhir_server_allowed(str(req.fhirServer)):
+        # Never send the EHR's bearer token to a server the operator has not listed.
+        notes.append(f"{', '.join(missing)} not fetched: {req.fhirServer} is not in MEDCITE_FHIR_SERVERS")
         return have, notes
     headers = {"Accept": "application/fhir+json"}
     if req.fhirAuthorization is not None:

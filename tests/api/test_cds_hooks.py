@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from medcite.analyze.regimen import find_doses, find_frequencies
 from medcite.api.app import create_app
+from medcite.api.cds_hooks import fhir_server_allowed
 from medcite.api.cds_models import CDSDiscovery, CDSResponse
 from medcite.api.fhir_case import HookCase, draft_orders, read_prefetch, resolve_orders
 from medcite.compose.answer import ask
@@ -250,3 +251,25 @@ def test_malformed_hook_requests_get_400_in_the_error_shape(cds, regimen):
         got = r.json()
         assert set(got) == {"ok", "error", "status"} and got["ok"] is False and got["status"] == 400
         assert message in got["error"], (message, got["error"])
+
+
+def test_fhir_server_not_in_the_allow_list_is_never_contacted(api_settings, regimen, monkeypatch):
+    monkeypatch.setenv("MEDCITE_FHIR_SERVERS", "https://ehr.example.org/r4")
+    seen = []
+
+    def fhir_server(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(404)
+
+    app = create_app(api_settings, api_keys="", rate_limit=0, workers=1, fhir_transport=httpx.MockTransport(fhir_server))
+    body = hook_request(regimen, regimen["dose"].value, with_prefetch=False, fhirServer="https://elsewhere.example.net/fhir",
+                        fhirAuthorization={"access_token": "token-123", "token_type": "Bearer", "expires_in": 300,
+                                           "scope": "user/Patient.read", "subject": "medcite"})
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/cds-services/medcite-order-sign", json=body)
+    assert r.status_code == 200, r.text
+    (card,) = CDSResponse.model_validate(r.json()).cards
+    assert seen == []  # the bearer token never left
+    assert "https://elsewhere.example.net/fhir is not in MEDCITE_FHIR_SERVERS" in card.detail
+    # an allowed server (a sub-path of the listed base) is used
+    assert fhir_server_allowed("https://ehr.example.org/r4/") and not fhir_server_allowed("https://ehr.example.org/r4x")
