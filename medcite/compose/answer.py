@@ -134,6 +134,15 @@ def _sentences(chosen: list[Candidate], registry: CitationRegistry) -> list[Sent
     return [Sentence(c.text, registry.cite([c.hit.passage_id])) for c in chosen]
 
 
+def _in_findings_section(c: Candidate) -> bool:
+    return (c.hit.section or "").upper().startswith(("RESULT", "CONCLUSION", "FINDING"))
+
+
+def _is_finding(c: Candidate) -> bool:
+    """Return True when a research sentence states a finding: from results / conclusions, or with an effect size."""
+    return _in_findings_section(c) or bool(effects_in_sentence(c.text))
+
+
 def _rank_research(store, hits: list[Hit]) -> tuple[list[Hit], dict[str, str]]:
     """Return research hits ordered by evidence level, then relevance; and doc id -> level label."""
     metas = store.document_meta([h.doc_id for h in hits])
@@ -240,7 +249,7 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
     r_cands = candidates(ranked[: settings.k_research], cq)
     for c in r_cands:
         # results and conclusions state findings; background sentences restate the problem
-        if (c.hit.section or "").upper().startswith(("RESULT", "CONCLUSION", "FINDING")):
+        if _in_findings_section(c):
             c.score += 1.5
         if effects_in_sentence(c.text):
             c.score += 1.0
@@ -268,8 +277,11 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
         drug_words = set(_terms(" ".join(dc.check.drug for dc in checks)))
         first = next((s for s in guideline.sentences if drug_words & set(_terms(s.text))), guideline.sentences[0])
         bottom.append(Sentence(first.text, list(first.citations)))
-    if research.sentences:
-        bottom.append(Sentence(research.sentences[0].text, list(research.sentences[0].citations)))
+    # the research line of the bottom line states a finding (a results / conclusions sentence or one
+    # with an effect size), never an abstract's background
+    finding = next((s for s, c in zip(research.sentences, r_chosen) if _is_finding(c)), None)
+    if finding is not None:
+        bottom.append(Sentence(finding.text, list(finding.citations)))
 
     effects = _effects(g_chosen + r_chosen + r_cands + g_cands, registry, MAX_EFFECTS)
     sections = [s for s in (guideline, label, research, monitoring) if s.sentences or s.note]

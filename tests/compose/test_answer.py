@@ -145,3 +145,22 @@ def test_seed_research_is_about_the_case_condition_not_any_pancreatic_tumor(seed
     assert research
     for ref in research:
         assert "neuroendocrine" in texts[ref.passage_id].lower(), ref.title
+
+
+def test_bottom_line_research_is_a_finding_not_background(seed_answer):
+    """The seed's only research sentence comes from an abstract's BACKGROUND AND AIMS: it stays in the
+    research tier but is not offered as a bottom line."""
+    from medcite.analyze.effects import effects_in_sentence
+
+    answer, _ = seed_answer
+    refs = {r.n: r for r in answer.references}
+    research = answer.sections[2]
+    assert research.sentences  # the research tier still quotes it
+    for s in answer.bottom_line:
+        for n in s.citations:
+            if refs[n].tier == "research":
+                assert refs[n].section.upper().startswith(("RESULT", "CONCLUSION", "FINDING")) or effects_in_sentence(s.text)
+    background = [s.text for s in research.sentences
+                  if all(not refs[n].section.upper().startswith(("RESULT", "CONCLUSION", "FINDING")) for n in s.citations)
+                  and not effects_in_sentence(s.text)]
+    assert background and not set(background) & {s.text for s in answer.bottom_line}
