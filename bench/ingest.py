@@ -104,7 +104,7 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     print(f"# ingest benchmark — {result['machine']}")
-    print(f"| source | documents | passages | drug names | seconds | docs/s | passages/s | errors |")
+    print("| source | documents | passages | drug names | seconds | docs/s | passages/s | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['source']} | {r['documents']} | {r['passages']} | {r['drug_names']} | {r['seconds']} | "

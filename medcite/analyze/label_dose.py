@@ -177,7 +177,7 @@ def compare_regimen(mention: DrugMention, region: DoseRegion | None, stmts: list
         elif comparable:
             target = rec if rec in comparable else comparable[0]
             dose = ("mismatch", quote(target.span.text), pres.text, [target.span],
-                    f"the label's dose for this indication is stated in the cited sentence")
+                    "the label's dose for this indication is stated in the cited sentence")
         elif stmts:
             units = sorted({d.unit for st in stmts for d in st.doses})
             dose = ("not_stated", rec_text, pres.text, [rec.span] if rec else [],
