@@ -11,11 +11,11 @@ condition best is chosen (see `concordance.match_indication`).
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import ConditionTerms, IndicationMatch, match_indication, verdict_rank
 from medcite.analyze.label_text import LabelText, load_label, terms
+from medcite.index.store import corpus_cached
 
 # Counter-ions, salts and hydrates: chemistry words that name the form of the drug substance,
 # not a different drug.
@@ -29,8 +29,6 @@ _SALT_WORDS = {
     "dipropionate", "valerate", "palmitate", "pamoate", "embonate", "stearate", "carbonate", "oxalate", "benzoate",
     "salicylate", "xinafoate", "furoate", "decanoate", "enanthate", "cypionate", "lysine", "arginine",
 }
-_lock = threading.Lock()
-_CATALOGS: dict[tuple[str, int], dict[str, list[str]]] = {}
 
 
 def base_name(name: str) -> str:
@@ -45,11 +43,10 @@ def base_name(name: str) -> str:
 def label_catalog(store) -> dict[str, list[str]]:
     """Return {base generic name: [label doc ids]} for every label in the index (cached per index
     file and corpus version, so the JSON of every label's meta is read once per process)."""
-    key = (str(getattr(store, "path", id(store))), store.corpus_version())
-    with _lock:
-        cached = _CATALOGS.get(key)
-    if cached is not None:
-        return cached
+    return corpus_cached(store, "label_catalog", lambda: _build_catalog(store))
+
+
+def _build_catalog(store) -> dict[str, list[str]]:
     catalog: dict[str, list[str]] = {}
     ids = store.documents_by_kind(tier="label")
     for doc_id, info in store.document_meta(ids).items():
@@ -63,9 +60,6 @@ def label_catalog(store) -> dict[str, list[str]]:
         for name in names:
             if name:
                 catalog.setdefault(name, []).append(doc_id)
-    with _lock:
-        _CATALOGS.clear()  # one index per process is the norm: keep memory flat
-        _CATALOGS[key] = catalog
     return catalog
 
 

@@ -12,7 +12,6 @@ Patient text is never logged here.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from medcite.compose.citations import CitationRegistry, renumber
 from medcite.compose.extract import Candidate, candidates, choose
 from medcite.compose.label_tier import bottom_line_sentence, check_sentences, monitoring_sentences
 from medcite.compose.queries import CaseQuery, build_queries
+from medcite.index.store import corpus_cached
 from medcite.records import (
     Answer,
     AnswerSection,
@@ -60,23 +60,14 @@ MAX_EFFECTS = 6
 _INNER_HEADING = re.compile(r".\b\d{1,2}\.\d{1,2}\s+[A-Z][a-z]+")
 _LABEL_EXTRACT_CODES = {"34092-7", "43685-7", "34084-4", "43684-0"}
 
-_lock = threading.Lock()
-_RESOURCES: dict[tuple[str, int], tuple[DrugLexicon, AbbreviationTable]] = {}
 
 
 def case_resources(store) -> tuple[DrugLexicon, AbbreviationTable]:
     """Return the drug lexicon and abbreviation table of the index (built once per index file and
     corpus version: the lexicon takes ~1.5 s to build over ~70k dictionary names)."""
-    key = (str(getattr(store, "path", id(store))), store.corpus_version())
-    with _lock:
-        if key in _RESOURCES:
-            return _RESOURCES[key]
-    lexicon = DrugLexicon(store.drug_name_rows())
-    abbreviations = AbbreviationTable(store.abbreviation_rows())
-    with _lock:
-        _RESOURCES.clear()
-        _RESOURCES[key] = (lexicon, abbreviations)
-    return lexicon, abbreviations
+    return corpus_cached(
+        store, "case_resources", lambda: (DrugLexicon(store.drug_name_rows()), AbbreviationTable(store.abbreviation_rows()))
+    )
 
 
 # ---------------------------------------------------------------- facts given as data

@@ -137,9 +137,7 @@ class LexicalIndex:
         if not terms:
             return []
         index = self._open()
-        if self._searcher is None:
-            index.reload()
-            self._searcher = index.searcher()
+        searcher = self._current_searcher()
         should = []
         for term in terms:
             q = tantivy.Query.term_query(index.schema, "body", term)
@@ -158,8 +156,8 @@ class LexicalIndex:
             filters.append((tantivy.Occur.Must, tantivy.Query.term_set_query(index.schema, "doc_id", doc_ids)))
         final = text_query if len(filters) == 1 else tantivy.Query.boolean_query(filters)
         # Over-fetch a little so that ties at the cut are broken deterministically on the id.
-        result = self._searcher.search(final, limit=k + 20, count=False)
-        hits = [(self._searcher.doc(addr)["pid"][0], float(score)) for score, addr in result.hits]
+        result = searcher.search(final, limit=k + 20, count=False)
+        hits = [(searcher.doc(addr)["pid"][0], float(score)) for score, addr in result.hits]
         hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
         return hits[:k]
 
@@ -167,11 +165,15 @@ class LexicalIndex:
         """Return how many passages contain the analyzed `term` (0 when there is no index)."""
         if self.built_version() is None:
             return 0
+        return int(self._current_searcher().doc_freq("body", term))
+
+    def _current_searcher(self) -> tantivy.Searcher:
+        """Return the searcher, opened on the last commit when there is none yet."""
         if self._searcher is None:
             index = self._open()
             index.reload()
             self._searcher = index.searcher()
-        return int(self._searcher.doc_freq("body", term))
+        return self._searcher
 
     def num_docs(self) -> int:
         """Return the number of passages in the index (0 when there is none)."""

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from medcite.errors import IndexMissingError, NotFoundError
 from medcite.index.lexical import LexicalIndex
@@ -445,6 +446,28 @@ class SQLiteStore:
             "index_bytes": self.path.stat().st_size if self.path.exists() else 0,
             "bm25_version": self.lexical.built_version(),
         }
+
+
+T = TypeVar("T")
+_CORPUS_CACHE: dict[str, tuple[tuple[str, int], Any]] = {}
+_CORPUS_CACHE_LOCK = threading.Lock()
+
+
+def corpus_cached(store, name: str, build: Callable[[], T]) -> T:
+    """Return `build()` for this index file at its current corpus version, built once per process.
+
+    One entry is kept per `name` (one index per process is the norm: memory stays flat); a new
+    corpus version or another index file rebuilds it. Used for what is derived from the whole
+    corpus: the drug lexicon, the label catalog, the abbreviation tables."""
+    key = (str(getattr(store, "path", id(store))), store.corpus_version())
+    with _CORPUS_CACHE_LOCK:
+        hit = _CORPUS_CACHE.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = build()
+    with _CORPUS_CACHE_LOCK:
+        _CORPUS_CACHE[name] = (key, value)
+    return value
 
 
 def open_store(path: str | Path, readonly: bool = False, create: bool = True) -> SQLiteStore:

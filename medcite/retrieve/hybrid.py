@@ -27,11 +27,10 @@ dense list is empty and hybrid search returns the BM25 ranking.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 
 from medcite.index.dense import dense_index, ready_dense_index
-from medcite.index.store import SQLiteStore, normalize_name
+from medcite.index.store import SQLiteStore, corpus_cached, normalize_name
 from medcite.records import Hit
 from medcite.settings import Settings
 
@@ -105,18 +104,12 @@ def fuse(bm25: Ranked, dense: Ranked, settings: Settings, has_vector: Callable[[
 
 # ---------------------------------------------------------------------------- expansion
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
-_expansion_cache: "weakref.WeakKeyDictionary[SQLiteStore, tuple[int, object]]" = weakref.WeakKeyDictionary()
-
-
 def _abbreviation_table(store: SQLiteStore):
-    version = store.corpus_version()
-    cached = _expansion_cache.get(store)
-    if cached is None or cached[0] != version:
-        from medcite.analyze.abbreviations import AbbreviationTable
+    from medcite.analyze.abbreviations import AbbreviationTable
 
-        cached = (version, AbbreviationTable(store.abbreviation_rows(), min_count=ABBR_MIN_DOCS))
-        _expansion_cache[store] = cached
-    return cached[1]
+    return corpus_cached(
+        store, "expansion_abbreviations", lambda: AbbreviationTable(store.abbreviation_rows(), min_count=ABBR_MIN_DOCS)
+    )
 
 
 def brand_generics(store: SQLiteStore, name: str) -> list[str]:
