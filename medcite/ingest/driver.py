@@ -107,14 +107,13 @@ class _FileIngest:
         self.store, self.settings, self.report, self.changed, self.on_error = store, settings, report, changed, on_error
         self.extract_pairs = _mine_abbreviations()
         self.pending: list[Document | DrugName | RecordError] = []
-        self.records_seen = 0
 
-    def add(self, item, source_file: str) -> None:
+    def add(self, item) -> None:
         self.pending.append(item)
         if len(self.pending) >= BATCH_DOCS:
-            self.flush(source_file)
+            self.flush()
 
-    def flush(self, source_file: str) -> None:
+    def flush(self) -> None:
         if not self.pending:
             return
         items, self.pending = self.pending, []
@@ -209,17 +208,17 @@ def ingest_paths(
             for item in reader.read(path):
                 if isinstance(item, Document) and item.source_file is None:
                     item.source_file = str(path)
-                work.add(item, str(path))
+                work.add(item)
                 n_read += 1
                 if on_record and n_read % 50 == 0:
                     on_record(50)
-            work.flush(str(path))
+            work.flush()
             with store.transaction():
                 store.mark_file(str(path), sig, reader.format, "done", report.run_id)
                 store.log(report.run_id, str(path), None, "done", f"{n_read} records ({reader.format})")
             report.files_done += 1
         except Exception as exc:  # a reader bug or an unreadable file: report it, keep the batch going
-            work.flush(str(path))  # what was read before the failure is valid: keep it
+            work.flush()  # what was read before the failure is valid: keep it
             line = f"{path}: {type(exc).__name__}: {exc}"
             report.errors.append(line)
             on_error(line)
