@@ -100,10 +100,10 @@ def index_documents(store: SQLiteStore, documents: Iterable[Document | RecordErr
         writer = _FileIngest(store, settings, report, set(), on_error=lambda line: None)
         progress = on_stage("indexing", 0) if on_stage else None
         for n, doc in enumerate(documents, start=1):
-            writer.add(doc, source)
+            writer.add(doc)
             if progress and n % 100 == 0:
                 progress(100)
-        writer.flush(source)
+        writer.flush()
         with store.transaction():
             store.mark_file(source, signature, "eval", "done", report.run_id)
     store.sync_lexical()
