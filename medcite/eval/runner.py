@@ -92,12 +92,12 @@ def index_documents(store: SQLiteStore, documents: Iterable[Document | RecordErr
     again. Returns the seconds spent (0 when everything was already there).
     """
     from medcite.index.dense import sync_embeddings
-    from medcite.ingest.driver import IngestReport, _FileIngest
+    from medcite.ingest.driver import IngestReport, BatchWriter
 
     started = time.perf_counter()
     if store.file_signature(source) != signature:
         report = IngestReport(run_id="eval")
-        writer = _FileIngest(store, settings, report, set(), on_error=lambda line: None)
+        writer = BatchWriter(store, settings, report, set(), on_error=lambda line: None)
         progress = on_stage("indexing", 0) if on_stage else None
         for n, doc in enumerate(documents, start=1):
             writer.add(doc)

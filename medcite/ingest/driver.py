@@ -100,8 +100,9 @@ def _mine_abbreviations() -> Callable[[str], list[tuple[str, str]]] | None:
     return extract_pairs
 
 
-class _FileIngest:
-    """Reads one file's records and commits them in batches."""
+class BatchWriter:
+    """Commits records (Documents, DrugNames, RecordErrors) in batches of BATCH_DOCS, one transaction
+    each; used by the ingest driver for every file and by the eval runner for benchmark corpora."""
 
     def __init__(self, store: SQLiteStore, settings: Settings, report: IngestReport, changed: set[str], on_error):
         self.store, self.settings, self.report, self.changed, self.on_error = store, settings, report, changed, on_error
@@ -202,7 +203,7 @@ def ingest_paths(
                 report.skipped.append((str(path), reason))
             continue
         t0 = time.perf_counter()
-        work = _FileIngest(store, settings, report, changed, on_error)
+        work = BatchWriter(store, settings, report, changed, on_error)
         n_read = 0
         try:
             for item in reader.read(path):
