@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 Tier = Literal["guideline", "label", "research"]
@@ -189,21 +190,63 @@ class AnswerSection:
     note: str | None = None  # e.g. "No FDA label for lanreotide is held in the index."
 
 
+class IndicationStatus(StrEnum):
+    """Is the case's use of the drug among its label's indications?"""
+
+    ON_LABEL = "on_label"  # the condition is one of the label's indications
+    OFF_LABEL = "off_label"  # the condition is recognised and is not among the indications
+    NOT_INDICATED = "not_indicated"  # a Limitation of Use or a "not indicated / not for" sentence excludes it
+    UNCLEAR = "unclear"  # no condition recognised, or only a partial match
+    NO_LABEL = "no_label"  # no label of the drug is held in the index
+
+
+class RegimenStatus(StrEnum):
+    """Prescribed dose, frequency or route against the label's dosing row for this patient."""
+
+    MATCHES = "matches"  # the dosing row for this indication and population covers the order
+    MISMATCH = "mismatch"  # it does not, or a fact of the case requires an adjustment the order ignores
+    NOT_STATED = "not_stated"  # could not be checked; `detail` says why
+    NOT_PRESCRIBED = "not_prescribed"  # the order gives none
+
+
+class AlertKind(StrEnum):
+    """What a label sentence that a fact of the case triggers is."""
+
+    CONTRAINDICATION = "contraindication"
+    BOXED_WARNING = "boxed_warning"
+    WARNING = "warning"
+    INTERACTION = "interaction"
+    DOSAGE = "dosage"  # a dose adjustment the fact calls for
+    POPULATION = "population"  # age, pregnancy, lactation, renal or hepatic impairment
+
+
+class ReviewCategory(StrEnum):
+    """The one-word outcome of a case in batch review and on a CDS card, worst first."""
+
+    CONTRAINDICATED = "contraindicated"
+    NOT_INDICATED = "not_indicated"
+    OFF_LABEL = "off_label"
+    DOSE_MISMATCH = "dose_mismatch"
+    NEEDS_REVIEW = "needs_review"  # something could not be checked
+    NO_LABEL = "no_label"
+    ON_LABEL = "on_label"  # indication on label and every prescribed part matches
+
+
 @dataclass
 class Verdict:
-    """One verdict with the label passages that support it. Indication status: on_label |
-    not_indicated | unclear | no_label (no label of the drug is held in the index)."""
+    """One verdict with the label passages that support it (`IndicationStatus`)."""
 
-    status: str
+    status: IndicationStatus
     citations: list[int] = field(default_factory=list)
     text: str | None = None
 
 
 @dataclass
 class DoseVerdict:
-    """Prescribed vs labeled dose: status matches | mismatch | not_stated | not_prescribed."""
+    """Prescribed vs labeled dose, frequency or route (`RegimenStatus`); `detail` says why when
+    the status is not_stated or mismatch."""
 
-    status: str
+    status: RegimenStatus
     labeled: str | None = None
     prescribed: str | None = None
     citations: list[int] = field(default_factory=list)
@@ -214,7 +257,7 @@ class DoseVerdict:
 class Alert:
     """A boxed warning, contraindication or warning that a fact of the case triggers."""
 
-    kind: str  # boxed_warning | contraindication | warning | interaction | dosage (a dose adjustment the fact calls for)
+    kind: AlertKind
     text: str
     trigger: str
     citations: list[int] = field(default_factory=list)

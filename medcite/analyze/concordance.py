@@ -173,3 +173,16 @@ def _other_drug_finder(lexicon, generic: str):
 def check_case(store, facts: CaseFacts, cite, lexicon=None) -> list[DrugCheck]:
     """Return the label check of every drug to check in the case, in case order."""
     return [check_drug(store, facts, m, cite, lexicon) for m in drugs_to_check(facts)]
+
+
+def check_text(store, text: str) -> list[DrugCheck]:
+    """Return the label checks of a case text, with citation numbers in order of first use."""
+    from medcite.analyze.facts import read_case
+
+    facts, lexicon = read_case(store, text)
+    numbers: dict[str, int] = {}
+
+    def cite(pids: list[str]) -> list[int]:
+        return [numbers.setdefault(p, len(numbers) + 1) for p in dict.fromkeys(pids)]
+
+    return check_case(store, facts, cite, lexicon)

@@ -23,6 +23,7 @@ from medcite.analyze.abbreviations import AbbreviationTable, find_pairs, normali
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.patient import find_patient, summarise
 from medcite.analyze.regimen import find_doses, find_durations, find_frequencies, find_routes
+from medcite.index.store import corpus_cached
 from medcite.records import CaseFacts, ConditionMention, DrugMention, Finding, Qualifier
 
 Span = tuple[int, int]
@@ -564,3 +565,17 @@ def extract_facts(text: str, drugs: DrugLexicon, abbreviations: AbbreviationTabl
     quals = [q for q in _qualifiers(text, sentences, facts.conditions, drug_spans) if not _negated((q.start, q.end), scopes)]
     _attach_qualifiers(text, quals, facts.conditions, sentences)
     return facts
+
+
+def case_resources(store) -> tuple[DrugLexicon, AbbreviationTable]:
+    """Return the drug lexicon and abbreviation table of the index (built once per index file and
+    corpus version: the lexicon takes ~1.5 s to build over ~70k dictionary names)."""
+    return corpus_cached(
+        store, "case_resources", lambda: (DrugLexicon(store.drug_name_rows()), AbbreviationTable(store.abbreviation_rows()))
+    )
+
+
+def read_case(store, text: str) -> tuple[CaseFacts, DrugLexicon]:
+    """Return the facts of a case text read with the index's dictionaries, and the drug lexicon."""
+    lexicon, abbreviations = case_resources(store)
+    return extract_facts(text, lexicon, abbreviations), lexicon

@@ -20,14 +20,13 @@ from medcite.analyze.concordance import DrugCheck, check_case
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.effects import effects_in_sentence
 from medcite.analyze.evidence import UNKNOWN_RANK, evidence_level, ngc_grade
-from medcite.analyze.facts import extract_facts
+from medcite.analyze.facts import case_resources, extract_facts
 from medcite.analyze.label_text import quote
 from medcite.analyze.label_text import terms as _terms
 from medcite.compose.citations import CitationRegistry, renumber
 from medcite.compose.extract import Candidate, candidates, choose
 from medcite.compose.label_tier import bottom_line_sentence, check_sentences, monitoring_sentences
 from medcite.compose.queries import CaseQuery, build_queries
-from medcite.index.store import corpus_cached
 from medcite.records import (
     Answer,
     AnswerSection,
@@ -60,14 +59,6 @@ MAX_EFFECTS = 6
 _INNER_HEADING = re.compile(r".\b\d{1,2}\.\d{1,2}\s+[A-Z][a-z]+")
 _LABEL_EXTRACT_CODES = {"34092-7", "43685-7", "34084-4", "43684-0"}
 
-
-
-def case_resources(store) -> tuple[DrugLexicon, AbbreviationTable]:
-    """Return the drug lexicon and abbreviation table of the index (built once per index file and
-    corpus version: the lexicon takes ~1.5 s to build over ~70k dictionary names)."""
-    return corpus_cached(
-        store, "case_resources", lambda: (DrugLexicon(store.drug_name_rows()), AbbreviationTable(store.abbreviation_rows()))
-    )
 
 
 # ---------------------------------------------------------------- facts given as data

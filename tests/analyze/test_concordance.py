@@ -10,7 +10,7 @@ import pytest
 from medcite.analyze.concordance import check_case
 from medcite.analyze.facts import extract_facts
 from medcite.analyze.label_select import base_name, labels_for
-from medcite.compose.answer import case_resources
+from medcite.analyze.facts import case_resources
 from medcite.compose.citations import CitationRegistry
 
 AFINITOR = "2150f73a-179b-4afc-b8ce-67c85cc72f04"
