@@ -20,6 +20,10 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+# How sections are cut into passages (medcite.ingest.chunking); part of every content hash, so a
+# new version re-chunks every record on the next ingest.
+CHUNKING_VERSION = 2
+
 Tier = Literal["guideline", "label", "research"]
 TIERS: tuple[str, ...] = ("guideline", "label", "research")
 
@@ -79,6 +83,7 @@ class Document:
             "version": self.version,
             "meta": self.meta,
             "sections": [asdict(s) for s in self.sections],
+            "chunking": CHUNKING_VERSION,
         }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
 from medcite.analyze.label_alerts import case_alerts
-from medcite.analyze.label_dose import DoseRegion, compare_regimen, dose_region, statements
+from medcite.analyze.dose_check import comedication_classes, judge_dose, judge_frequency, judge_route
+from medcite.analyze.label_dose import DoseRegion, dose_region
+from medcite.analyze.label_dosing import label_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes
-from medcite.analyze.label_text import LabelText, Span, quote, sentences_of, terms
-from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, LabelCheck, Verdict
+from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
+from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, Verdict
 
 
 @dataclass
@@ -125,15 +127,10 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
         text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
-    region = dose_region(label, match.unit if match.status != "not_indicated" else None, match.condition)
-    own = label.names() + [mention.generic, mention.text]
-    other = _other_drug_finder(lexicon, mention.generic)
-    stmts = statements(region, own, other) if region else []
-    cmp = compare_regimen(mention, region, stmts, label.meta.get("routes") or [])
-    verdicts = {}
-    for key, (status, labeled, pres, vspans, detail) in (("dose", cmp.dose), ("frequency", cmp.frequency), ("route", cmp.route)):
-        spans[key] = vspans
-        verdicts[key] = DoseVerdict(status, labeled, pres, cite(_pids(vspans)), detail)
+    region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
+    verdicts, vspans = _regimen(store, label, facts, mention, region)
+    spans.update(vspans)
+    verdicts = {k: DoseVerdict(v.status, v.labeled, v.prescribed, cite(_pids(spans[k])), v.detail) for k, v in verdicts.items()}
 
     alerts = []
     synonyms = getattr(store, "synonyms", lambda g: [])
@@ -147,6 +144,23 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     return DrugCheck(check, mention, label, match, region, choice, spans)
 
 
+def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None):
+    """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
+    rows = label_rows(label)
+    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.role in ("comedication", "proposed")]
+    synonyms = getattr(store, "synonyms", lambda g: [])
+    every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
+    classes = comedication_classes(every, others, synonyms)
+    number = region.number if region is not None else None
+    dose, basis, adjust = judge_dose(mention, rows, facts, number, classes)
+    pool = adjust or [r for r in rows if r.subsection == number] or rows
+    freq, fbasis = judge_frequency(mention, basis, pool)
+    dna = [s for sec in label.by_code(DOSAGE) for s in sentences_of(sec)]
+    route, rspans = judge_route(mention, basis, dna, label.meta.get("routes") or [])
+    spans = {"dose": [r.span for r in basis], "frequency": [r.span for r in fbasis], "route": rspans}
+    return {"dose": dose, "frequency": freq, "route": route}, spans
+
+
 def _pids(spans: list[Span]) -> list[str]:
     return [pid for s in spans for pid in s.passage_ids]
 
@@ -157,17 +171,6 @@ def _prescribed(m: DrugMention) -> dict[str, str | None]:
         "frequency": m.frequency.text if m.frequency else None,
         "route": m.route.name if m.route else None,
     }
-
-
-def _other_drug_finder(lexicon, generic: str):
-    """Return f(text) -> names of drugs other than `generic` written in text (None without a lexicon)."""
-    if lexicon is None:
-        return None
-
-    def find(text: str) -> list[str]:
-        return [m.text for m in lexicon.find(text) if m.generic != generic]
-
-    return find
 
 
 def check_case(store, facts: CaseFacts, cite, lexicon=None) -> list[DrugCheck]:

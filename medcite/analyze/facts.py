@@ -247,8 +247,17 @@ def _attach_regimen(text: str, drugs: list[DrugMention], sentences: list[Span]) 
         before = [d for d in in_sentence if d.end <= span[0]]
         after = [d for d in in_sentence if d.start >= span[1]]
         target = before[-1] if before else (after[0] if after else None)
-        if target is not None and getattr(target, kind) is None:
+        if target is not None and (getattr(target, kind) is None or _formulation_route(text, target, kind)):
             setattr(target, kind, x)
+
+
+_FORMULATION = re.compile(r"\s*(?:extended-release\s+|delayed-release\s+)?(?:suspension|solution|tablets?|capsules?|liquid|syrup|formulation)\b", re.I)
+
+
+def _formulation_route(text: str, drug: DrugMention, kind: str) -> bool:
+    """Return True when the drug's route so far is a product's name ("oral suspension"), which a
+    route written later in the order ("125 mg IV") overrides."""
+    return kind == "route" and drug.route is not None and bool(_FORMULATION.match(text, drug.route.end))
 
 
 # ---------------------------------------------------------------- conditions

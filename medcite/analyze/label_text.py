@@ -151,6 +151,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _line_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if " | " in text[start:end] and text[start:end].count("|") >= 2:
+        return [_trim(text, start, end)]  # a table row: one unit, its cells are not sentences
     out: list[tuple[int, int]] = []
     cur = start
     for m in _SENT_END.finditer(text, start, end):

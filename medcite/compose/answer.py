@@ -15,9 +15,7 @@ import re
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from medcite.analyze.abbreviations import AbbreviationTable
 from medcite.analyze.concordance import DrugCheck, check_case
-from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.effects import effects_in_sentence
 from medcite.analyze.evidence import UNKNOWN_RANK, evidence_level, ngc_grade
 from medcite.analyze.facts import case_resources, extract_facts
