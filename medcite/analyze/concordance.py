@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
+from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, fit_by_meaning
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
@@ -108,13 +109,14 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
         )
         return DrugCheck(check, mention, choice=choice)
 
+    _refine(store, label, match, facts)
     label_info = {
         "set_id": label.meta.get("set_id"), "doc_id": label.doc_id, "title": label.title,
         "version": label.meta.get("version"), "effective_date": label.meta.get("effective_time"),
         "other_labels": [d for d in choice.candidates if d != label.doc_id], "reason": choice.reason,
     }
     spans: dict[str, list[Span]] = {}
-    if match.status == "not_indicated" and match.exclusion is not None:
+    if match.status in (IndicationStatus.NOT_INDICATED, IndicationStatus.OFF_LABEL) and match.exclusion is not None:
         spans["indication"] = [match.exclusion]
         text = quote(match.exclusion.text)
     elif match.unit is not None:
@@ -142,6 +144,27 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
         note=match.reason,
     )
     return DrugCheck(check, mention, label, match, region, choice, spans)
+
+
+def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts) -> None:
+    """Settle what the word match left unclear by meaning, and check an indication's biomarker
+    against the case (`indication_fit`)."""
+    if match.status == IndicationStatus.UNCLEAR:
+        fit = fit_by_meaning(store, label, match.units, facts)
+        if fit is not None:
+            match.status, match.reason = fit.status, fit.reason
+            if fit.status == IndicationStatus.NOT_INDICATED:
+                match.exclusion, match.exclusion_kind = fit.span, "limitation"
+            elif fit.unit is not None:
+                match.unit = fit.unit
+    if match.status in (IndicationStatus.ON_LABEL, IndicationStatus.UNCLEAR):
+        child = child_exclusion(label, facts)
+        if child is not None:
+            match.status, match.reason, match.exclusion, match.exclusion_kind = child.status, child.reason, child.span, "population"
+    if match.status == IndicationStatus.ON_LABEL:
+        conflict = biomarker_conflict(match.unit, facts.text)
+        if conflict is not None:
+            match.status, match.reason, match.exclusion = conflict.status, conflict.reason, conflict.span
 
 
 def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None):

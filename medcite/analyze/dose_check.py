@@ -189,7 +189,6 @@ def _row_amounts(row: DosingRow) -> list[tuple[tuple[str, bool], float, float]]:
 def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, DosingRow | None, bool]:
     """Return (row covering the order, maximum row exceeded, anything comparable)."""
     comparable, cover, exceeded = False, None, None
-    lo_all, hi_all = {}, {}
     for row in rows:
         for key, lo, hi in _row_amounts(row):
             if key not in order:
@@ -200,18 +199,8 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
                 if x > hi + 1e-9 and exceeded is None:
                     exceeded = row
                 continue
-            lo_all[key] = min(lo_all.get(key, lo), lo)
-            hi_all[key] = max(hi_all.get(key, hi), hi)
             if lo - 1e-9 <= x <= hi + 1e-9 and cover is None:
                 cover = row
-    if cover is None:
-        for row in rows:  # within the span of stated doses: a dose between the start and the top step
-            for key, _, _ in _row_amounts(row):
-                if key in order and row.kind != RowKind.MAXIMUM and lo_all[key] - 1e-9 <= order[key] <= hi_all[key] + 1e-9:
-                    cover = row
-                    break
-            if cover:
-                break
     return cover, exceeded, comparable
 
 
@@ -296,6 +285,13 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
         detail = None if status == RegimenStatus.MATCHES else "the label gives a different dose for this patient's population"
         return DoseVerdict(status, quote(row.span.text), prescribed, [], detail), [row], adjust
     base = _candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
+    groups = {r.subsection for r in base}
+    if base and number is None and len(groups) > 1:
+        verdicts = {_status(*_covers([r for r in base if r.subsection == n], amounts)) for n in groups}
+        if len(verdicts) > 1:
+            return (DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed, [],
+                                "the label doses its indications differently, and the case's indication was not recognised"),
+                    [], adjust)
     if not base:
         return (DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed, [], "no dosing row for this indication and patient"),
                 [], adjust)
