@@ -226,15 +226,21 @@ class AlertKind(StrEnum):
 
 
 class ReviewCategory(StrEnum):
-    """The one-word outcome of a case in batch review and on a CDS card, worst first."""
+    """The one outcome of a label check in batch review, on a CDS card and in the bottom line;
+    `SEVERITY` orders them, worst first."""
 
-    CONTRAINDICATED = "contraindicated"
-    NOT_INDICATED = "not_indicated"
-    OFF_LABEL = "off_label"
-    DOSE_MISMATCH = "dose_mismatch"
-    NEEDS_REVIEW = "needs_review"  # something could not be checked
-    NO_LABEL = "no_label"
-    ON_LABEL = "on_label"  # indication on label and every prescribed part matches
+    CONTRAINDICATED = "contraindicated"  # a contraindication this patient's facts trigger
+    NOT_INDICATED = "not indicated"
+    OFF_LABEL = "off-label"
+    DOSE_MISMATCH = "dose mismatch"
+    UNCLEAR = "unclear"  # no label, or something could not be checked (the check says why)
+    ON_LABEL = "on-label"  # indication on label and every prescribed part of the regimen matches
+
+
+SEVERITY: tuple[ReviewCategory, ...] = (
+    ReviewCategory.CONTRAINDICATED, ReviewCategory.NOT_INDICATED, ReviewCategory.OFF_LABEL,
+    ReviewCategory.DOSE_MISMATCH, ReviewCategory.UNCLEAR, ReviewCategory.ON_LABEL,
+)
 
 
 @dataclass
@@ -280,6 +286,40 @@ class LabelCheck:
     route: DoseVerdict
     alerts: list[Alert] = field(default_factory=list)
     note: str | None = None
+
+    def regimen(self) -> dict[str, DoseVerdict]:
+        """Return the dose, frequency and route verdicts by name."""
+        return {"dose": self.dose, "frequency": self.frequency, "route": self.route}
+
+    def category(self) -> ReviewCategory:
+        """Return the check's one outcome. "on-label" only when the indication is on label and
+        every prescribed part of the regimen matches (and something was prescribed); anything
+        undecided is "unclear"; a contraindication this patient triggers outranks everything."""
+        if any(a.kind == AlertKind.CONTRAINDICATION for a in self.alerts):
+            return ReviewCategory.CONTRAINDICATED
+        status = self.indication.status
+        if self.label is None:
+            return ReviewCategory.UNCLEAR
+        if status == IndicationStatus.NOT_INDICATED:
+            return ReviewCategory.NOT_INDICATED
+        if status == IndicationStatus.OFF_LABEL:
+            return ReviewCategory.OFF_LABEL
+        parts = [v for v in self.regimen().values() if v.status != RegimenStatus.NOT_PRESCRIBED]
+        if any(v.status == RegimenStatus.MISMATCH for v in parts):
+            return ReviewCategory.DOSE_MISMATCH
+        if status == IndicationStatus.ON_LABEL and parts and all(v.status == RegimenStatus.MATCHES for v in parts):
+            return ReviewCategory.ON_LABEL
+        return ReviewCategory.UNCLEAR
+
+    def undecided(self) -> list[str]:
+        """Return what could not be checked and why, one phrase each ("dose: units not comparable")."""
+        out = []
+        if self.indication.status in (IndicationStatus.UNCLEAR, IndicationStatus.NO_LABEL):
+            out.append(f"indication: {self.note or self.indication.status}")
+        for name, v in self.regimen().items():
+            if v.status == RegimenStatus.NOT_STATED:
+                out.append(f"{name}: {v.detail or 'the label states none to compare'}")
+        return out
 
 
 @dataclass

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
-from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, fit_by_meaning
+from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, excluded_by_words, fit_by_meaning
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
 from medcite.analyze.label_dosing import label_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes
 from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
-from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, Verdict
+from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, RegimenStatus, Verdict
 
 
 @dataclass
@@ -101,10 +101,10 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
         note = f"No FDA label for {mention.generic} is held in the index."
         check = LabelCheck(
             drug=mention.generic, label=None,
-            indication=Verdict("no_label", [], note),
-            dose=DoseVerdict("not_stated", None, prescribed["dose"], [], "no label held"),
-            frequency=DoseVerdict("not_stated", None, prescribed["frequency"], [], "no label held"),
-            route=DoseVerdict("not_stated", None, prescribed["route"], [], "no label held"),
+            indication=Verdict(IndicationStatus.NO_LABEL, [], note),
+            dose=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["dose"], [], "no label held"),
+            frequency=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["frequency"], [], "no label held"),
+            route=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["route"], [], "no label held"),
             note=note,
         )
         return DrugCheck(check, mention, choice=choice)
@@ -157,10 +157,10 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts) -
                 match.exclusion, match.exclusion_kind = fit.span, "limitation"
             elif fit.unit is not None:
                 match.unit = fit.unit
-    if match.status in (IndicationStatus.ON_LABEL, IndicationStatus.UNCLEAR):
-        child = child_exclusion(label, facts)
-        if child is not None:
-            match.status, match.reason, match.exclusion, match.exclusion_kind = child.status, child.reason, child.span, "population"
+    if match.status in (IndicationStatus.ON_LABEL, IndicationStatus.UNCLEAR, IndicationStatus.OFF_LABEL):
+        excluded = child_exclusion(label, facts) or excluded_by_words(label, match.unit, facts)
+        if excluded is not None:
+            match.status, match.reason, match.exclusion, match.exclusion_kind = excluded.status, excluded.reason, excluded.span, "exclusion"
     if match.status == IndicationStatus.ON_LABEL:
         conflict = biomarker_conflict(match.unit, facts.text)
         if conflict is not None:

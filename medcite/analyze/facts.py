@@ -266,6 +266,8 @@ _HEAD_WORDS = (
     r"tumou?rs?|cancers?|neoplasms?|malignanc(?:y|ies)|diseases?|disorders?|syndromes?|infections?|fibrillation|flutter|pain|"
     r"failure|hypertension|hypotension|diabetes(?:\s+mellitus)?|epilepsy|seizures?|asthma|stroke|embolism|"
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
+    r"dementia|psychos[ie]s|cramps?|malaria|eczema|[a-z]{3,}paresis|dyskinesias?|chorea|migraines?|headaches?|reflux|"
+    r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
     r"[a-z]{3,}omas?|[a-z]{3,}itis|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
 )
 _HEAD = re.compile(rf"\b(?:{_HEAD_WORDS})\b", re.IGNORECASE)

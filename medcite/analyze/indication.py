@@ -95,7 +95,7 @@ def coverage(cond: ConditionTerms, words: set[str]) -> float:
     return len(found) / len(cond.words)
 
 
-def _unit_words(unit: IndicationUnit) -> set[str]:
+def unit_words(unit: IndicationUnit) -> set[str]:
     text = unit.span.text
     # Limitation sentences are taken out: they name what the indication is NOT for.
     for lim in sorted(unit.limitations, key=lambda s: -s.start):
@@ -127,7 +127,7 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
         for u in units:
             if u.is_limitation or not case_words:
                 continue
-            n = len(case_words & _unit_words(u))
+            n = len(case_words & unit_words(u))
             if n > overlap:
                 closest, overlap = u, n
         reason = "the case names no condition to check against the indications"
@@ -139,13 +139,13 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
     exclusions: list[tuple[Span, str]] = [(s, "limitation") for u in units for s in u.limitations
                                           if not re.search(r"\bin\s+combination\b|\bconcomitant", s.text, re.I)]
     exclusions += [(s, "boxed_warning") for s in _boxed_exclusions(label)]
-    unit_words = [(u, _unit_words(u)) for u in indications]
+    words_of_units = [(u, unit_words(u)) for u in indications]
     excl_words = [(s, kind, set(terms(s.text, drop_other_than=True))) for s, kind in exclusions]
 
     best: IndicationMatch | None = None
     for cond in conditions:
         # equal coverage: the indication that also names the case's extent ("metastatic") wins
-        scored = sorted(((coverage(cond, w), len(cond.qualifier_words & w), -i, u, w) for i, (u, w) in enumerate(unit_words)),
+        scored = sorted(((coverage(cond, w), len(cond.qualifier_words & w), -i, u, w) for i, (u, w) in enumerate(words_of_units)),
                         key=lambda t: t[:3], reverse=True)
         cov, _, _, unit, uwords = scored[0] if scored else (0.0, 0, 0, None, set())
         excluded = None

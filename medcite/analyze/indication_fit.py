@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
-from medcite.analyze.label_text import IndicationUnit, LabelText, Span, sentences_of
+from medcite.analyze.label_text import IndicationUnit, LabelText, Span, indication_units, sentences_of
 from medcite.index.store import corpus_cached
 from medcite.records import CaseFacts, IndicationStatus
 
 ON_LABEL_SIM = 0.62  # cosine of MiniLM vectors: "focal seizures" ~ "partial-onset seizures" is 0.69
-OFF_LABEL_SIM = 0.42  # "major depression" ~ "obsessive compulsive disorder" is 0.35
+OFF_LABEL_SIM = 0.50  # "major depression" ~ "obsessive compulsive disorder" is 0.36; below this and named: off_label
 EXCLUSION_MARGIN = 0.05  # an exclusion must be this much closer than the best indication
 
 _INDICATED = re.compile(r"\bindicated\b\s*(?:only\s+)?(?:for|in|as)?\s*(?:the\s+)?(?:treatment|management|relief|prevention|prophylaxis)?\s*(?:of)?\s*", re.I)
@@ -46,17 +46,57 @@ class Fit:
     similarity: float = 0.0
 
 
-def _condition_text(unit: IndicationUnit) -> str:
-    """Return what an indication is for: its heading and the words after "indicated for"."""
-    text = unit.span.text
-    m = _INDICATED.search(text)
-    body = text[m.end() : m.end() + 240] if m else text[:240]
-    body = body.split(". ")[0]
-    return f"{unit.heading} {body}".strip() if unit.heading and unit.heading.lower() not in body.lower() else body
+_REF = re.compile(r"\[\s*s\s?ee[^\]]*\]|\(\s*\d+(?:\.\s?\d+)?(?:\s*,\s*\d+(?:\.\s?\d+)?)*\s*\)", re.I)
+_EXCLUDING_WORDS = re.compile(r"\bnot\s+(?:recommended|indicated|approved|for)\b|\blimitations?\s+of\s+use\b", re.I)
+_FINITE = re.compile(r"\b(?:is|are|was|were|should|may|can|must|will|has|have|had|reduces?|been)\b", re.I)
+_PIECES = re.compile(r"\s*(?:•|;|\n|(?<=[.:])\s+(?=[A-Z])|\s-\s)\s*")
+_TAIL = re.compile(r"\s+(?:in\s+(?:adult\s+|pediatric\s+)?patients\b|in\s+adults\b|in\s+children\b|who\b|whose\b|that\b|as\s+(?:detected|determined|an?\s+adjunct)|"
+                   r"\[see|\(\s*\d|with\s+or\s+without\b|after\b|following\b|to\s+reduce\b|,)", re.I)
+_HEAD = re.compile(r"^(?:symptoms?\s+)?(?:in\s+)?(?:adults?|patients)?\s*with\s+|^(?:(?:the|long-term|first-line|adjuvant|maintenance|short-term|acute|chronic)\s+)*(?:treatment|management|relief|prevention|prophylaxis|therapy)"
+                   r"(?:\s+for\s+\d+\s+to\s+\d+\s+weeks)?\s+(?:of|for|in)\s+|^(?:the\s+)?(?:adult\s+|pediatric\s+)?(?:patients|adults|children)\s+(?:\d+\s+years\s+[^,]*?)?with\s+|^the\s*:?\s*", re.I)
+
+
+_GENERIC = {
+    "symptom", "symptoms", "patient", "patients", "adult", "adults", "treatment", "therapy", "disease", "disorder",
+    "year", "years", "month", "months", "week", "weeks", "day", "days", "start", "daily", "use", "age", "older",
+    "children", "pediatric", "tablets", "capsules", "woman", "man", "female", "male", "history", "dose", "dosage",
+}
+
+
+def _meaningful(phrase: str) -> bool:
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", phrase)
+    return any(len(w) >= 4 and w.lower() not in _GENERIC for w in words)
+
+
+def condition_targets(unit: IndicationUnit) -> list[str]:
+    """Return what an indication is for, as short phrases: its heading, and each "indicated
+    for ..." clause or list item cut to its condition ("acute and recurrent diabetic
+    gastroparesis"); cross-references separate items."""
+    out = [unit.heading] if unit.heading else []
+    text = _REF.sub(" ; ", affirming_text(unit))
+    for piece in _PIECES.split(text):
+        if _EXCLUDING_WORDS.search(piece) or (not _INDICATED.search(piece) and _FINITE.search(piece)):
+            continue  # an exclusion, or a sentence about something else ("Urine specimens ... should be obtained")
+        m = _INDICATED.search(piece)
+        body = piece[m.end():] if m else piece
+        for seg in _TAIL.split(body):
+            for _ in range(3):
+                seg = _HEAD.sub("", seg.strip(" :,.-"))
+            seg = seg.strip(" :,.-")
+            if len(seg.split()) <= 18 and _meaningful(seg):
+                out.append(seg)
+    return [t for t in dict.fromkeys(out) if t and not re.match(r"(?i)limitations?\s+of\s+use", t)]
+
+
+_SPLIT_CASE = re.compile(r"\s*(?:,|;|:|\.\s|\(|\)|\bwith\b|\band\b|\bon\b|\bdespite\b|\bafter\b|\bfor\b|\bwho\b|\bbut\b|\bnow\b|\bplus\b|"
+                         r"\bdue\s+to\b|\bthat\b|\bwhich\b|\bthrough\b|\bsince\b|\bfrom\b|\bin\b|\bat\b|\bto\b)\s*", re.I)
+_PERSON = re.compile(r"^\d+[- ]?(?:year|yr|month|week)s?[- ]old\b.*|^\d+\s?[MF]\b|^(?:a|an|the|his|her|newly|new|known|history|of)$", re.I)
 
 
 def case_phrases(facts: CaseFacts, label: LabelText) -> list[str]:
-    """Return the phrases of the case that may name its condition."""
+    """Return the phrases of the case that may name its condition: its recognised conditions,
+    the label's own abbreviations the case uses (expanded), and the short noun phrases of the
+    sentences that do not give the order."""
     phrases = [c.name for c in facts.conditions if not c.negated]
     label_text = " ".join(s.text for s in label.sections if s.code in ("34067-9", "34066-1"))
     negated = {c.abbreviation for c in facts.conditions if c.negated and c.abbreviation}
@@ -65,11 +105,20 @@ def case_phrases(facts: CaseFacts, label: LabelText) -> list[str]:
             continue
         if re.search(r"(?<![\w-])" + re.escape(p.short) + r"(?![\w-])", facts.text):
             phrases.append(p.long)
-    first = re.split(r"(?<=[.;])\s+", facts.text.strip())[0]
-    for d in facts.drugs:
-        first = first.replace(d.text, " ")
-    phrases.append(re.sub(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|g|kg|mL)\b\S*", " ", first))
+    text = facts.text
+    for d in sorted(facts.drugs, key=lambda d: -d.start):
+        text = text[: d.start] + " , " + text[d.end :]
+    text = re.sub(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|g|kg|mL|%)\S*", " , ", text)
+    for chunk in _SPLIT_CASE.split(text):
+        words = [w for w in chunk.split() if not _PERSON.match(w)]
+        chunk = " ".join(words)
+        if 1 <= len(words) <= 6 and _meaningful(chunk) and not _negated_chunk(chunk, facts):
+            phrases.append(chunk)
     return [p for p in dict.fromkeys(" ".join(x.split()) for x in phrases) if len(p) > 2]
+
+
+def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
+    return bool(re.match(r"(?i)(?:no|not|non|without|denies|negative)\b", chunk))
 
 
 def _vectors(store, texts: list[str]) -> np.ndarray:
@@ -98,7 +147,10 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     phrases = case_phrases(facts, label)
     if not indications or not phrases:
         return None
-    targets = [_condition_text(u) for u in indications]
+    pairs = [(u, t) for u in indications for t in condition_targets(u)]
+    if not pairs:
+        return None
+    targets = [t for _, t in pairs]
     excl = _exclusions(label, units)
     vec = _vectors(store, phrases + targets + [s.text for s in excl])
     pv, tv, ev = vec[: len(phrases)], vec[len(phrases) : len(phrases) + len(targets)], vec[len(phrases) + len(targets) :]
@@ -110,7 +162,7 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
         j_phrase, j = np.unravel_index(int(np.argmax(esims)), esims.shape)
         if float(esims[j_phrase, j]) >= ON_LABEL_SIM and float(esims[j_phrase, j]) > best + EXCLUSION_MARGIN:
             return Fit(IndicationStatus.NOT_INDICATED, excl[j], f"the label excludes {phrases[j_phrase]}", similarity=float(esims[j_phrase, j]))
-    unit = indications[i_unit]
+    unit = pairs[i_unit][0]
     if best >= ON_LABEL_SIM:
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
     named = [c for c in facts.conditions if not c.negated]
@@ -150,4 +202,88 @@ def child_exclusion(label: LabelText, facts: CaseFacts) -> Fit | None:
         for sent in sentences_of(section):
             if _CHILD_EXCLUSION.search(sent.text):
                 return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label does not recommend its use in a {age:g}-year-old")
+    return None
+
+
+_STRONG_EXCLUSION = re.compile(r"\bnot\s+(?:indicated|approved|recommended)\b|\bnot\s+for\s+(?:use|the\s+treatment)|\bcontraindicated\b|\bshould\s+not\s+be\s+used", re.I)
+
+
+def exclusion_part(span: Span) -> Span:
+    """Return the excluding part of a sentence: from a "Limitations of Use" mark or the list item
+    that holds the excluding words ("... indicated for: X Limitations of Use: ... not indicated
+    ..." -> the part after the mark)."""
+    m = _STRONG_EXCLUSION.search(span.text) or re.search(r"\bnot\b", span.text)
+    if m is None:
+        return span
+    marks = [x.start() for x in re.finditer(r"(?i)limitations?\s+of\s+use|•|(?<=:)\s", span.text[: m.start()])]
+    if not marks:
+        return span
+    cut = marks[-1]
+    return Span(span.text[cut:], span.start + cut, span.end, span.passage_ids, span.code)
+
+
+def _exclusion_sentences(label: LabelText) -> list[Span]:
+    """Return the label's exclusions: each indication's Limitations of Use (and lists), the
+    Indications & Usage and boxed-warning sentences that say not indicated / not approved /
+    contraindicated — never a co-medication exclusion ("in combination with")."""
+    from medcite.analyze.label_text import BOXED
+
+    out = [x for u in indication_units(label) for x in u.limitations]
+    for u in indication_units(label):
+        if u.section is not None:
+            out += [exclusion_part(x) for x in sentences_of(u.section, u.span.start, u.span.end) if _STRONG_EXCLUSION.search(x.text)]
+    for section in label.by_code(BOXED):
+        out += [exclusion_part(x) for x in sentences_of(section) if _STRONG_EXCLUSION.search(x.text)]
+    return [x for x in out if not re.search(r"\bin\s+combination\b|\bconcomitant", x.text, re.I)]
+
+
+def affirming_text(unit: IndicationUnit) -> str:
+    """Return an indication's text without its exclusions: Limitations of Use, "not approved
+    for: • ..." lists and contraindicating sentences are blanked."""
+    text = unit.span.text
+    cut = [(x.start, x.end) for x in unit.limitations]
+    if unit.section is not None:
+        cut += [(p.start, p.end) for x in sentences_of(unit.section, unit.span.start, unit.span.end)
+                if _STRONG_EXCLUSION.search(x.text) for p in [exclusion_part(x)]]
+    for a, b in sorted(cut, reverse=True):
+        a, b = a - unit.span.start, b - unit.span.start
+        if 0 <= a <= b <= len(text):
+            text = text[:a] + " ; " + text[b:]
+    return text
+
+
+def _affirming_words(unit: IndicationUnit) -> set[str]:
+    from medcite.analyze.label_text import terms
+
+    return set(terms(affirming_text(unit)))
+
+
+_POPULATION = re.compile(r"\b(?:post|pre|peri)menopausal\b|\bpregnan\w*|\bbreast-?feeding\b|\blactating\b|\belderly\b|\bnursing[- ]home\b", re.I)
+
+
+def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: CaseFacts) -> Fit | None:
+    """Return not_indicated when an exclusion sentence of the label (Indications & Usage or boxed
+    warning: "not indicated / not approved / contraindicated ...") names something about the case
+    that no indication of the label does (the case's conditions and population words only): "postmenopausal", "dementia-related psychosis",
+    "pyelonephritis", "leg cramps". Words of the drug's names and generic words do not count."""
+    from medcite.analyze.label_text import terms
+
+    case_words: set[str] = set()
+    for c in facts.conditions:
+        if not c.negated:
+            case_words |= set(terms(c.name))
+    case_words |= set(terms(" ".join(m.group(0) for m in _POPULATION.finditer(facts.text))))
+    if facts.patient.pregnant:
+        case_words |= set(terms("pregnant pregnancy"))
+    if facts.patient.age_years is not None and facts.patient.age_years < ADULT_AGE:
+        case_words |= set(terms("pediatric children"))
+    own = set(terms(" ".join(label.names()))) | set(terms(" ".join(_GENERIC)))
+    indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
+    if any(d.frequency is not None and d.frequency.as_needed for d in facts.proposed()):
+        case_words |= set(terms("as needed prn"))
+    for sent in _exclusion_sentences(label):
+        words = set(terms(sent.text)) - own - indication_words
+        hit = sorted(w for w in words & case_words if len(w) >= 3)
+        if hit:
+            return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(hit)})", unit)
     return None

@@ -319,15 +319,27 @@ def indication_units(label: LabelText) -> list[IndicationUnit]:
 def limitation_sentences(section: SectionText, start: int, end: int, whole: bool = False) -> list[Span]:
     """Return the sentences of section.text[start:end] that exclude a use: those after a
     "Limitations of Use" mark, or any sentence saying "not indicated" / "not recommended" /
-    "not established" ... (with whole=True, every sentence of the range)."""
+    "not established" ..., and the list items of an excluding sentence that ends in ":" ("are
+    not approved for: • Prevention of malaria. • ..."); with whole=True, every sentence."""
     out: list[Span] = []
     after_mark = whole
+    in_list = False
     for s, e in sentence_spans(section.text, start, end):
         sentence = section.text[s:e]
         if _LIMITATION_MARK.search(sentence):
             after_mark = True
-        if EXCLUDING.search(sentence) or (after_mark and whole):
+        mark = _LIMITATION_MARK.search(sentence)
+        if mark and mark.start() > 0:
+            s = s + mark.start()  # "... indicated for: X, Y Limitations of Use: ...": only the limitation
+            sentence = section.text[s:e]
+        item = bool(re.match(r"\s*[•\-*]", sentence))
+        if EXCLUDING.search(sentence) or (after_mark and whole) or (in_list and item):
             out.append(_span(section, s, e))
+            in_list = in_list and item or bool(EXCLUDING.search(sentence) and sentence.rstrip().endswith(":"))
+            if EXCLUDING.search(sentence) and re.search(r":\s*[•\-*]", sentence):
+                in_list = True
+        else:
+            in_list = False
     return out
 
 

@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from medcite.api.cds_models import Card, CDSDiscovery, CDSRequest, CDSResponse, CDSService, Link, Source
 from medcite.api.fhir_case import HookCase, HookRequestError, draft_orders, read_prefetch, resolve_orders
 from medcite.api.schemas import ErrorResponse
-from medcite.review import classify
+from medcite.records import AlertKind, RegimenStatus, ReviewCategory
 
 LOINC_LABS = "http://loinc.org|2160-0,http://loinc.org|33914-3,http://loinc.org|62238-1"
 PREFETCH: dict[str, str] = {
@@ -45,7 +45,7 @@ SERVICES: list[CDSService] = [
     )
     for hook in ("order-select", "order-sign")
 ]
-CRITICAL_ALERTS = {"contraindication", "boxed_warning"}
+CRITICAL_ALERTS = {AlertKind.CONTRAINDICATION, AlertKind.BOXED_WARNING}
 FHIR_TIMEOUT_S = 10.0
 SUMMARY_MAX = 140
 MAX_LINKS = 12
@@ -109,33 +109,38 @@ def indicator_for(check) -> str:
     """Return the card indicator of one label check: critical, warning or info."""
     if any(a.kind in CRITICAL_ALERTS for a in check.alerts):
         return "critical"
-    if classify(check) in {"not indicated", "dose mismatch"} or check.alerts:
-        return "warning"
+    if check.category() != ReviewCategory.ON_LABEL or check.alerts:
+        return "warning" if check.label is not None or check.alerts else "info"
     return "info"
 
 
 def summary_for(check) -> str:
     """Return the one-line card summary (≤ 140 characters) of one label check."""
     drug = check.drug
-    critical = [a for a in check.alerts if a.kind in CRITICAL_ALERTS]
-    if critical:
-        a = critical[0]
-        return _clip(f"{drug}: {a.kind.replace('_', ' ')} applies ({a.trigger})")
-    category = classify(check)
-    if category == "dose mismatch":
+    category = check.category()
+    if category == ReviewCategory.CONTRAINDICATED:
+        a = next(a for a in check.alerts if a.kind == AlertKind.CONTRAINDICATION)
+        return _clip(f"{drug}: contraindicated ({a.trigger})")
+    boxed = [a for a in check.alerts if a.kind == AlertKind.BOXED_WARNING]
+    if boxed:
+        return _clip(f"{drug}: boxed warning applies ({boxed[0].trigger})")
+    if category == ReviewCategory.DOSE_MISMATCH:
         parts = [f"{name} {v.prescribed}" if v.prescribed else name
-                 for name, v in (("dose", check.dose), ("frequency", check.frequency), ("route", check.route)) if v.status == "mismatch"]
+                 for name, v in check.regimen().items() if v.status == RegimenStatus.MISMATCH]
         verb = "differs" if len(parts) == 1 else "differ"
         return _clip(f"{drug}: ordered {', '.join(parts)} {verb} from the FDA label")
-    if category == "not indicated":
-        return _clip(f"{drug}: indication not supported by the FDA label")
+    if category == ReviewCategory.NOT_INDICATED:
+        return _clip(f"{drug}: the FDA label excludes this use")
+    if category == ReviewCategory.OFF_LABEL:
+        return _clip(f"{drug}: this use is not among the FDA label's indications (off-label)")
     if check.alerts:
         return _clip(f"{drug}: label {check.alerts[0].kind.replace('_', ' ')} applies ({check.alerts[0].trigger})")
-    if category == "on-label":
+    if category == ReviewCategory.ON_LABEL:
         return _clip(f"{drug}: order matches the FDA label")
     if check.label is None:
         return _clip(f"{drug}: no FDA label held; see the cited evidence")
-    return _clip(f"{drug}: label check could not decide; see the cited evidence")
+    undecided = check.undecided()
+    return _clip(f"{drug}: could not check {undecided[0]}" if undecided else f"{drug}: label check could not decide; see the cited evidence")
 
 
 def _cite(numbers: list[int]) -> str:

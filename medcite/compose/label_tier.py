@@ -10,22 +10,33 @@ import re
 
 from medcite.analyze.concordance import DrugCheck
 from medcite.analyze.label_text import ADVERSE, WARNINGS_PRECAUTIONS, full_text_start, quote, sentences_of
-from medcite.records import LabelCheck, Sentence
+from medcite.records import AlertKind, IndicationStatus, LabelCheck, RegimenStatus, ReviewCategory, Sentence
 
 _STATUS_WORDS = {
-    "on_label": "on label",
-    "not_indicated": "not indicated",
-    "unclear": "unclear",
-    "matches": "matches the label",
-    "mismatch": "differs from the label",
-    "not_stated": "not stated in the label for this indication",
+    IndicationStatus.ON_LABEL: "on label",
+    IndicationStatus.OFF_LABEL: "off label (not among the label's indications)",
+    IndicationStatus.NOT_INDICATED: "not indicated (the label excludes this use)",
+    IndicationStatus.UNCLEAR: "indication not decided",
+    IndicationStatus.NO_LABEL: "no label held",
+    RegimenStatus.MATCHES: "matches the label",
+    RegimenStatus.MISMATCH: "differs from the label",
+    RegimenStatus.NOT_STATED: "could not be checked",
 }
 _ALERT_WORDS = {
-    "boxed_warning": "Boxed warning",
-    "contraindication": "Contraindication",
-    "warning": "Warning",
-    "interaction": "Drug interaction",
-    "dosage": "Dose adjustment",
+    AlertKind.BOXED_WARNING: "Boxed warning",
+    AlertKind.CONTRAINDICATION: "Contraindication",
+    AlertKind.WARNING: "Warning",
+    AlertKind.INTERACTION: "Drug interaction",
+    AlertKind.DOSAGE: "Dose adjustment",
+    AlertKind.POPULATION: "Special population",
+}
+_CATEGORY_WORDS = {
+    ReviewCategory.CONTRAINDICATED: "CONTRAINDICATED for this patient",
+    ReviewCategory.NOT_INDICATED: "not indicated",
+    ReviewCategory.OFF_LABEL: "off-label",
+    ReviewCategory.DOSE_MISMATCH: "the order differs from the label",
+    ReviewCategory.UNCLEAR: "not fully checked",
+    ReviewCategory.ON_LABEL: "the order matches the label",
 }
 
 
@@ -42,31 +53,34 @@ def check_sentences(check: LabelCheck) -> list[Sentence]:
     drug = check.drug
     title = check.label.get("title") or ""
     ind = check.indication
-    if ind.status == "on_label":
+    if ind.status == IndicationStatus.ON_LABEL:
         out.append(_t(f"{title}: {drug} is on label for this case; the label states: “{ind.text}”", ind.citations))
-    elif ind.status == "not_indicated":
+    elif ind.status == IndicationStatus.NOT_INDICATED:
         out.append(_t(f"{title}: {drug} is not indicated for this case; the label states: “{ind.text}”", ind.citations))
+    elif ind.status == IndicationStatus.OFF_LABEL:
+        out.append(_t(f"{title}: this use of {drug} is not among the label's indications ({check.note}); the label states: “{ind.text}”",
+                      ind.citations))
     elif ind.citations:
         out.append(_t(f"{title}: whether {drug} is indicated here is unclear ({check.note}); the label states: “{ind.text}”",
                       ind.citations))
     for key in ("dose", "frequency", "route"):
         v = getattr(check, key)
-        if v.status == "not_prescribed" and key == "dose" and ind.status == "on_label" and v.citations and v.labeled:
+        if v.status == RegimenStatus.NOT_PRESCRIBED and key == "dose" and ind.status == IndicationStatus.ON_LABEL and v.citations and v.labeled:
             out.append(_t(f"No dose is given in the case; the label's dose for this indication: “{v.labeled}”", v.citations))
             continue
-        if v.status in ("not_prescribed",) or not v.citations:
+        if v.status == RegimenStatus.NOT_PRESCRIBED or not v.citations:
             continue
-        if v.status == "matches":
+        if v.status == RegimenStatus.MATCHES:
             if key == "dose":
                 out.append(_t(f"Prescribed dose {v.prescribed} {_STATUS_WORDS[v.status]}: “{v.labeled}”", v.citations))
             else:
                 out.append(_t(f"Prescribed {key} ({v.prescribed}) {_STATUS_WORDS[v.status]}.", v.citations))
-        elif v.status == "mismatch":
+        elif v.status == RegimenStatus.MISMATCH:
             if key == "dose":
                 out.append(_t(f"Prescribed dose {v.prescribed} {_STATUS_WORDS[v.status]}, which states: “{v.labeled}”", v.citations))
             else:
                 out.append(_t(f"Prescribed {key} ({v.prescribed}) {_STATUS_WORDS[v.status]} ({v.labeled}).", v.citations))
-        elif v.status == "not_stated" and key == "dose" and v.labeled:
+        elif v.status == RegimenStatus.NOT_STATED and key == "dose" and v.labeled:
             out.append(_t(f"The prescribed dose ({v.prescribed}) cannot be compared: {v.detail}; the label states: “{v.labeled}”", v.citations))
     for a in check.alerts:
         out.append(_t(f"{_ALERT_WORDS.get(a.kind, a.kind)} ({a.trigger}): “{a.text}”", a.citations))
@@ -78,13 +92,19 @@ def bottom_line_sentence(check: LabelCheck) -> Sentence:
     if check.label is None:
         return Sentence(text=f"No FDA label for {check.drug} is held in the index, so its regimen was not checked against a label.",
                         kind="note")
-    parts = [f"{check.drug}: {_STATUS_WORDS.get(check.indication.status, check.indication.status)} per {check.label.get('title')}"]
+    category = check.category()
+    parts = [f"{check.drug}: {_CATEGORY_WORDS[category]} ({check.label.get('title')})"]
     cites = list(check.indication.citations)
-    for key in ("dose", "frequency", "route"):
-        v = getattr(check, key)
-        if v.status in ("matches", "mismatch"):
+    if category == ReviewCategory.CONTRAINDICATED:
+        a = next(a for a in check.alerts if a.kind == AlertKind.CONTRAINDICATION)
+        parts.append(f"contraindication triggered by {a.trigger}")
+        cites += a.citations
+    parts.append(f"indication {_STATUS_WORDS.get(check.indication.status, check.indication.status)}")
+    for key, v in check.regimen().items():
+        if v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH):
             parts.append(f"{key} {_STATUS_WORDS[v.status]}")
             cites += v.citations
+    parts += [f"could not check {u}" for u in check.undecided() if not u.startswith("indication")]
     if check.alerts:
         kinds = sorted({_ALERT_WORDS.get(a.kind, a.kind).lower() for a in check.alerts})
         parts.append("alerts: " + ", ".join(kinds))
