@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
 from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, excluded_by_words, fit_by_meaning
 from medcite.analyze.label_alerts import case_alerts
-from medcite.analyze.dose_check import comedication_classes, judge_dose, judge_frequency, judge_route
+from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
 from medcite.analyze.label_dosing import label_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes
@@ -130,7 +130,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
     region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
-    verdicts, vspans = _regimen(store, label, facts, mention, region)
+    verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon)
     spans.update(vspans)
     verdicts = {k: DoseVerdict(v.status, v.labeled, v.prescribed, cite(_pids(spans[k])), v.detail) for k, v in verdicts.items()}
 
@@ -167,16 +167,34 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts) -
             match.status, match.reason, match.exclusion = conflict.status, conflict.reason, conflict.span
 
 
-def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None):
+def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
+    """Return True when the row's first dose belongs to another drug: the drug named nearest
+    before it is not this one ("Continue long-acting octreotide 30 mg ...")."""
+    if lexicon is None or not row.doses:
+        return False
+    before = row.span.text[: row.doses[0].start]
+    others = [m for m in lexicon.find(before) if m.generic != generic and m.text.lower() not in own]
+    if not others:
+        return False
+    last_other = max(m.end for m in others)
+    low = before.lower()
+    last_own = max((low.rfind(n) for n in own if n), default=-1)
+    return last_other > last_own
+
+
+def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None):
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
-    rows = label_rows(label)
+    own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
+    rows = [r for r in label_rows(label) if not _foreign(r, own, lexicon, mention.generic)]
     others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.role in ("comedication", "proposed")]
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)
     number = region.number if region is not None else None
     dose, basis, adjust = judge_dose(mention, rows, facts, number, classes)
-    pool = adjust or [r for r in rows if r.subsection == number] or rows
+    # frequency: on the rows the dose rests on, else the rows of this patient's population in the
+    # indication's subsection (never the whole section: another indication's interval is not this one's)
+    pool = [r for r in adjust if r.doses] or candidate_rows([r for r in rows if applies(r, facts.patient, classes, facts.text)], number, facts.text)
     freq, fbasis = judge_frequency(mention, basis, pool)
     dna = [s for sec in label.by_code(DOSAGE) for s in sentences_of(sec)]
     route, rspans = judge_route(mention, basis, dna, label.meta.get("routes") or [])

@@ -22,13 +22,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medcite.analyze.label_dosing import DosingRow, Population, RowKind
+from medcite.analyze.label_dosing import ADJUSTED, DosingRow, Population, RowKind
 from medcite.analyze.label_text import Span, quote
 from medcite.records import CaseFacts, Dose, DoseVerdict, DrugMention, Frequency, PatientFacts, RegimenStatus
 
 _MASS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001}
 _RADIO = {"GBq": 1.0, "MBq": 0.001, "mCi": 0.037}  # 1 mCi = 37 MBq
-_SPECIAL = {Population.RENAL, Population.HEPATIC, Population.GENOTYPE, Population.INTERACTION}
+_SPECIAL = ADJUSTED
 _BASE_KINDS = {RowKind.RECOMMENDED, RowKind.TITRATION, RowKind.MAXIMUM}
 ADULT_AGE = 17.0  # labels' "adults" are 17 or 18 and older; a 17-year-old is left to the row's own band
 
@@ -234,7 +234,7 @@ def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], 
     return out
 
 
-def _candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) -> list[DosingRow]:
+def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) -> list[DosingRow]:
     base = [r for r in rows if r.kind in _BASE_KINDS and not (r.populations & _SPECIAL)]
     if number is not None and any(r.subsection == number for r in base):
         base = [r for r in base if r.subsection == number]
@@ -254,14 +254,14 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
                comed_classes: dict[str, list[str]]) -> tuple[DoseVerdict, list[DosingRow], list[DosingRow]]:
     """Return the dose verdict, the rows it rests on and the adjustment rows that apply."""
     p = facts.patient
-    usable = [r for r in rows if r.kind not in (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION)]
+    usable = [r for r in rows if r.kind not in (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION, RowKind.PREPARATION)]
     adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT
               and applies(r, p, comed_classes, facts.text)]
     if number is not None and any(r.subsection == number for r in adjust):
         adjust = [r for r in adjust if r.subsection == number]
     prescribed = order.dose.text if order.dose else None
     if order.dose is None:
-        basis = adjust or _candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
+        basis = adjust or candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
         labeled = quote(basis[0].span.text) if basis else None
         return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, labeled, None), basis[:1], adjust
     amounts = _order_amounts(order.dose, order.frequency, p)
@@ -276,6 +276,17 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
             return (DoseVerdict(RegimenStatus.NOT_STATED, quote(adjust[0].span.text), prescribed, [],
                                 "the label doses this patient's population differently by indication, and the case's indication was not recognised"),
                     adjust[:1], adjust)
+    dosed = [r for r in adjust if r.doses]
+    if adjust and not dosed:
+        base = candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
+        cover, _, _ = _covers(base, amounts)
+        if cover is not None:
+            return (DoseVerdict(RegimenStatus.MISMATCH, quote(adjust[0].span.text), prescribed, [],
+                                "the label calls for a lower dose in this patient's population; the order is the usual dose"),
+                    adjust[:1], adjust)
+        return (DoseVerdict(RegimenStatus.NOT_STATED, quote(adjust[0].span.text), prescribed, [],
+                            "the label calls for a lower dose in this patient's population without stating it"), adjust[:1], adjust)
+    adjust = dosed
     if adjust:
         cover, exceeded, comparable = _covers(adjust, amounts)
         status = _status(cover, exceeded, comparable)
@@ -284,7 +295,7 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
         row = exceeded or cover or adjust[0]
         detail = None if status == RegimenStatus.MATCHES else "the label gives a different dose for this patient's population"
         return DoseVerdict(status, quote(row.span.text), prescribed, [], detail), [row], adjust
-    base = _candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
+    base = candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
     groups = {r.subsection for r in base}
     if base and number is None and len(groups) > 1:
         verdicts = {_status(*_covers([r for r in base if r.subsection == n], amounts)) for n in groups}

@@ -35,9 +35,27 @@ from medcite.analyze.label_text import (
     full_text_start,
     numbered_subsections,
     sentences_of,
+    strip_heading,
 )
 from medcite.analyze.regimen import find_doses, find_frequencies, find_routes
 from medcite.records import Dose, Frequency
+
+
+class Population(StrEnum):
+    """Who a dose statement is for, beyond the indication."""
+
+    ADULT = "adult"
+    PEDIATRIC = "pediatric"
+    ELDERLY = "elderly"
+    RENAL = "renal"
+    HEPATIC = "hepatic"
+    GENOTYPE = "genotype"
+    INTERACTION = "interaction"
+
+
+# Populations whose rows adjust the dose of the indication's row (not age bands, which replace it).
+ADJUSTED = frozenset({Population.RENAL, Population.HEPATIC, Population.GENOTYPE, Population.INTERACTION})
+_ADJUSTED = ADJUSTED
 
 
 class RowKind(StrEnum):
@@ -51,18 +69,7 @@ class RowKind(StrEnum):
     AVOID = "avoid"  # avoid / not recommended / contraindicated in this population
     NO_ADJUSTMENT = "no_adjustment"
     STUDY = "study"  # what a clinical study gave, not a recommendation
-
-
-class Population(StrEnum):
-    """Who a dose statement is for, beyond the indication."""
-
-    ADULT = "adult"
-    PEDIATRIC = "pediatric"
-    ELDERLY = "elderly"
-    RENAL = "renal"
-    HEPATIC = "hepatic"
-    GENOTYPE = "genotype"
-    INTERACTION = "interaction"
+    PREPARATION = "preparation"  # how to prepare or dilute it (mL of water, per syringe)
 
 
 @dataclass
@@ -152,7 +159,7 @@ _GENE = re.compile(r"\b(CYP\d[A-Z]\d{1,2}|UGT1A1|TPMT|NUDT15|DPYD|HLA-[A-Z]+)\s*
 _METABOLIZER = re.compile(r"\b(poor|intermediate|extensive|normal|ultra-?rapid)\s+metaboli[sz]ers?|\b(PM|IM|EM|NM|URM)s?\b(?=\s*[:|)])", re.I)
 _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein|UGT1A1|OATP1B1)"
                           r"(?:\s+(?:and|or|/)\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp))?\s+(?:inhibitors?|inducers?|substrates?)|"
-                          r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bcoadminist|\bco-administ|"
+                          r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bcoadminist|\bco-administ|\bin\s+combination\s+with\b|"
                           r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)", re.I)
 _PHASE = re.compile(r"\b(induction|maintenance|loading|initial\s+therapy|continuation)\b", re.I)
 _MAXIMUM = re.compile(r"\bmaxim(?:um|al)\b|\bnot\s+(?:to\s+)?exceed|\bshould\s+not\s+exceed|\bup\s+to\b|\bno\s+more\s+than\b|"
@@ -171,6 +178,8 @@ _DAILY = re.compile(r"(?:per|a|/|each)\s*day\b|\bdaily\s+dos|\btotal\s+daily|\bm
 _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:[A-Z(][\w/,()\-–&']*\s+){0,14}?)(?=[A-Z][a-z]+\s+[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can)\b)")
 
 
+_UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\s+is\s+recommended|\breduce\s+the\s+(?:dose|dosage)\b|"
+                                 r"\bhalf\s+(?:of\s+)?the\s+(?:lowest\s+)?recommended\s+(?:dose|dosage)|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
 
 
@@ -251,7 +260,15 @@ def qualify(row: DosingRow, context: str) -> None:
         row.phase = m.group(1).lower().split()[0]
 
 
+_UNTIL = re.compile(r"\buntil\s+(?:disease\s+progression|unacceptable\s+toxicity)[^.;]*", re.I)
+_PREPARATION = re.compile(r"\bwater\b|\bsyringe\b|\bglass\b|\bdilut|\breconstitut|\bdiluent\b|\bsodium\s+chloride\b|\bdextrose\b|\bvial\b", re.I)
+_RECOMMENDED = re.compile(r"\b(?:recommended|usual)\s+(?:starting\s+|initial\s+|maintenance\s+|adult\s+)?(?:dose|dosage)s?\b", re.I)
+
+
 def _kind(text: str, column_max: bool) -> RowKind:
+    text = _UNTIL.sub(" ", strip_heading(text) if re.match(r"\s*\d+\s?\.\s?\d+\s+[A-Z]", text) else text)  # "until disease progression or unacceptable toxicity": how long, not a reduction
+    if _PREPARATION.search(text) and not _RECOMMENDED.search(text):
+        return RowKind.PREPARATION
     if _SWITCH.search(text):
         return RowKind.SWITCH
     if _NO_ADJUST.search(text):
@@ -262,11 +279,9 @@ def _kind(text: str, column_max: bool) -> RowKind:
         return RowKind.MAXIMUM
     if _AVOID.search(text) and not re.search(r"\bto\s+avoid\b", text, re.I):
         return RowKind.AVOID  # with doses: those doses are to be avoided; without: the drug is
-    if re.search(r"\breduc|\bdecreas|\blower\b", text, re.I) and re.search(r"\bto\b", text) and not _REDUCTION_FOR_TOXICITY(text):
-        return RowKind.RECOMMENDED  # "reduce the dose to 5 mg" for a population: the dose for it
-    if _REDUCTION.search(text):
-        return RowKind.REDUCTION
-    if _MAXIMUM.search(text):
+    if _REDUCTION_FOR_TOXICITY(text):
+        return RowKind.REDUCTION  # a modification for adverse reactions, not a population's dose
+    if _MAXIMUM.search(text) and not re.search(r"\bincrement|\bdose\s+titrations?\b|\badjustments?\s+(?:not|should|must)", text, re.I):
         return RowKind.MAXIMUM
     if _TITRATION.search(text):
         return RowKind.TITRATION
@@ -337,8 +352,8 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             if is_row:
                 home = home or _table_home(section, subs, text, sent.start) or number
                 number = home
-            elif has_tables and len(doses) >= 4:
-                continue
+            elif (has_tables and len(doses) >= 4) or (re.match(r"\s*Table\s+\d", text) and len(doses) >= 2):
+                continue  # a table flattened into prose: read from the table, or not at all
             heading = headings.get(number, "") if number else ""
             if header and not is_row and not doses and len(text.split()) <= 25:
                 pending += " " + text  # a row of a table whose other cells span the next row
@@ -346,6 +361,11 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             if not is_row:
                 header, pending = [], ""
             if not doses:
+                if not is_row and _UNSTATED_REDUCTION.search(text):
+                    row = DosingRow(sent, number, heading, [], [], [], RowKind.RECOMMENDED)
+                    qualify(row, heading)
+                    if row.populations & _ADJUSTED:
+                        rows.append(row)  # "dosage reduction is recommended in patients with ...": no number
                 lead = text if text.rstrip().endswith(":") else (lead if is_row else "")
                 previous = text
                 continue
@@ -358,11 +378,21 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
     return rows
 
 
+_STRENGTH_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.I)
+_STRENGTH_AFTER = re.compile(r"^\s*(?:tablets|capsules|strengths?)\b", re.I)
+
+
+def row_doses(text: str) -> list[Dose]:
+    """Return the doses of a row, without tablet strengths ("2 of the 100 mg tablets")."""
+    return [d for d in find_doses(text)
+            if not (_STRENGTH_BEFORE.search(text[max(0, d.start - 12) : d.start]) and _STRENGTH_AFTER.match(text[d.end :]))]
+
+
 def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lead: str, is_row: bool) -> list[DosingRow]:
     """Return the row(s) of one sentence or table line: a table line gives one row per dose cell,
     each qualified by the line's first cell and its column header."""
     if not is_row:
-        row = DosingRow(sent, number, heading, find_doses(text), find_frequencies(text), [r.name for r in find_routes(text)],
+        row = DosingRow(sent, number, heading, row_doses(text), find_frequencies(text), [r.name for r in find_routes(text)],
                         _kind(text, False), daily=bool(_DAILY.search(text)))
         qualify(row, f"{heading} {lead}")
         return [row]
@@ -377,7 +407,7 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
         kind = _kind(f"{col} {cell}", column_max)
         if kind == RowKind.REDUCTION and not _REDUCTION_FOR_TOXICITY(f"{heading} {lead} {col} {first}"):
             kind = RowKind.RECOMMENDED
-        row = DosingRow(sent, number, heading, find_doses(cell), find_frequencies(cell), [r.name for r in find_routes(cell)],
+        row = DosingRow(sent, number, heading, row_doses(cell), find_frequencies(cell), [r.name for r in find_routes(cell)],
                         kind, daily=bool(_DAILY.search(f"{col} {cell}")), table=True)
         qualify(row, f"{heading} {lead} {col} {first}")
         out.append(row)
