@@ -17,7 +17,7 @@ from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
 from medcite.analyze.label_dosing import label_rows
-from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes
+from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes, labelled_name
 from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
 from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, RegimenStatus, Verdict
 
@@ -39,8 +39,8 @@ def drugs_to_check(facts: CaseFacts) -> list[DrugMention]:
     """Return one mention per drug to check: the proposed drugs, else every drug named without a
     role (a question about a drug), never co-medications or imaging agents."""
     chosen = [d for d in facts.drugs if d.role == "proposed" and not d.negated]
-    if not chosen:
-        chosen = [d for d in facts.drugs if d.role == "unspecified" and not d.negated]
+    # an order line without a verb ("Tolterodine 2 mg twice daily.") proposes its drug too
+    chosen += [d for d in facts.drugs if d.role == "unspecified" and not d.negated and (d.dose is not None or not chosen)]
     out: dict[str, DrugMention] = {}
     for d in chosen:
         prev = out.get(d.generic)
@@ -95,7 +95,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     # The case's own words (drug names aside) break ties between labels of one drug.
     drug_words = {w for d in facts.drugs for w in terms(d.text)}
     case_words = set(terms(facts.text)) - drug_words
-    choice, label, match = choose_label(store, mention.generic, conditions, case_words)
+    choice, label, match = choose_label(store, labelled_name(store, mention), conditions, case_words)
     prescribed = _prescribed(mention)
     if label is None or match is None:
         note = f"No FDA label for {mention.generic} is held in the index."

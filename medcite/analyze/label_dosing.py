@@ -159,7 +159,8 @@ _GENE = re.compile(r"\b(CYP\d[A-Z]\d{1,2}|UGT1A1|TPMT|NUDT15|DPYD|HLA-[A-Z]+)\s*
 _METABOLIZER = re.compile(r"\b(poor|intermediate|extensive|normal|ultra-?rapid)\s+metaboli[sz]ers?|\b(PM|IM|EM|NM|URM)s?\b(?=\s*[:|)])", re.I)
 _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein|UGT1A1|OATP1B1)"
                           r"(?:\s+(?:and|or|/)\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp))?\s+(?:inhibitors?|inducers?|substrates?)|"
-                          r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bcoadminist|\bco-administ|\bin\s+combination\s+with\b|"
+                          r"\b(?:strong|moderate|potent)?\s*(?:inhibitors?|inducers?)\s+of\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)|"
+                          r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bconcomitantly\b|\bcoadminist|\bco-administ|\bin\s+combination\s+with\b|"
                           r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)", re.I)
 _PHASE = re.compile(r"\b(induction|maintenance|loading|initial\s+therapy|continuation)\b", re.I)
 _MAXIMUM = re.compile(r"\bmaxim(?:um|al)\b|\bnot\s+(?:to\s+)?exceed|\bshould\s+not\s+exceed|\bup\s+to\b|\bno\s+more\s+than\b|"
@@ -178,7 +179,7 @@ _DAILY = re.compile(r"(?:per|a|/|each)\s*day\b|\bdaily\s+dos|\btotal\s+daily|\bm
 _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:[A-Z(][\w/,()\-–&']*\s+){0,14}?)(?=[A-Z][a-z]+\s+[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can)\b)")
 
 
-_UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\s+is\s+recommended|\breduce\s+the\s+(?:dose|dosage)\b|"
+_UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage)\b|"
                                  r"\bhalf\s+(?:of\s+)?the\s+(?:lowest\s+)?recommended\s+(?:dose|dosage)|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
 
@@ -415,6 +416,33 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
 
 
 
+_ADJUSTING = re.compile(r"\brecommended\s+(?:dose|dosage)\b|\breduc|\bshould\s+not\s+exceed|\bmaxim|\bdo\s+not\s+exceed|\blimit\s+the\s+dose", re.I)
+
+
+def adjustment_rows(label: LabelText) -> list[DosingRow]:
+    """Return the dose adjustments the label states outside Dosage & Administration: sentences of
+    Drug Interactions, Use in Specific Populations and Precautions that give (or call for) a
+    dose for a population ("For patients receiving ... potent CYP3A4 inhibitors, the
+    recommended dose of DETROL is 1 mg twice daily"). Only population rows come from there."""
+    from medcite.analyze.label_text import INTERACTIONS, PRECAUTIONS, SPECIFIC_POPULATIONS
+
+    rows: list[DosingRow] = []
+    for section in label.by_code(INTERACTIONS, SPECIFIC_POPULATIONS, PRECAUTIONS):
+        for sent in sentences_of(section, full_text_start(section)):
+            text = sent.text
+            if not _ADJUSTING.search(text) or _STUDY.search(text) or _REDUCTION_FOR_TOXICITY(text):
+                continue
+            doses = row_doses(text)
+            if not doses and not _UNSTATED_REDUCTION.search(text):
+                continue
+            row = DosingRow(sent, None, "", doses, find_frequencies(text), [r.name for r in find_routes(text)], _kind(text, False))
+            qualify(row, "")
+            if row.populations & ADJUSTED and row.kind in (RowKind.RECOMMENDED, RowKind.MAXIMUM, RowKind.AVOID):
+                rows.append(row)
+    return rows
+
+
 def label_rows(label: LabelText) -> list[DosingRow]:
-    """Return the label's dosing rows (the model `medcite label` prints)."""
-    return dosing_rows(label)
+    """Return the label's dosing rows (the model `medcite label` prints): Dosage & Administration,
+    then the population adjustments stated elsewhere."""
+    return dosing_rows(label) + adjustment_rows(label)
