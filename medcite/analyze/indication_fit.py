@@ -222,7 +222,7 @@ def exclusion_part(span: Span) -> Span:
     return Span(span.text[cut:], span.start + cut, span.end, span.passage_ids, span.code)
 
 
-def _exclusion_sentences(label: LabelText) -> list[Span]:
+def exclusion_sentences(label: LabelText) -> list[Span]:
     """Return the label's exclusions: each indication's Limitations of Use (and lists), the
     Indications & Usage and boxed-warning sentences that say not indicated / not approved /
     contraindicated — never a co-medication exclusion ("in combination with")."""
@@ -281,7 +281,7 @@ def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: Case
     indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
     if any(d.frequency is not None and d.frequency.as_needed for d in facts.proposed()):
         case_words |= set(terms("as needed prn"))
-    for sent in _exclusion_sentences(label):
+    for sent in exclusion_sentences(label):
         words = set(terms(sent.text)) - own - indication_words
         hit = sorted(w for w in words & case_words if len(w) >= 3)
         if hit:

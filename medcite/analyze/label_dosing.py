@@ -261,6 +261,9 @@ def qualify(row: DosingRow, context: str) -> None:
         row.phase = m.group(1).lower().split()[0]
 
 
+# a step of a titration ("increase ... by adding up to 200 mg/day", "increments not to exceed 5 mg"):
+# its "up to" bounds the step, not the dose
+_STEP = re.compile(r"\bincrement|\bdose\s+titrations?\b|\badjustments?\s+(?:not|should|must)|\badding\b|\bincrease\w*\s[^.]{0,40}?\bby\b", re.I)
 _UNTIL = re.compile(r"\buntil\s+(?:disease\s+progression|unacceptable\s+toxicity)[^.;]*", re.I)
 _PREPARATION = re.compile(r"\bwater\b|\bsyringe\b|\bglass\b|\bdilut|\breconstitut|\bdiluent\b|\bsodium\s+chloride\b|\bdextrose\b|\bvial\b", re.I)
 _RECOMMENDED = re.compile(r"\b(?:recommended|usual)\s+(?:starting\s+|initial\s+|maintenance\s+|adult\s+)?(?:dose|dosage)s?\b", re.I)
@@ -282,7 +285,7 @@ def _kind(text: str, column_max: bool) -> RowKind:
         return RowKind.AVOID  # with doses: those doses are to be avoided; without: the drug is
     if _REDUCTION_FOR_TOXICITY(text):
         return RowKind.REDUCTION  # a modification for adverse reactions, not a population's dose
-    if _MAXIMUM.search(text) and not re.search(r"\bincrement|\bdose\s+titrations?\b|\badjustments?\s+(?:not|should|must)", text, re.I):
+    if _MAXIMUM.search(text) and not _STEP.search(text):
         return RowKind.MAXIMUM
     if _TITRATION.search(text):
         return RowKind.TITRATION

@@ -37,7 +37,7 @@ CHAPTERS = {INDICATIONS: 1, DOSAGE: 2, CONTRAINDICATIONS: 4, WARNINGS_PRECAUTION
 # A sentence ends at . ! ? followed by space and a capital, digit or bracket; not after the
 # abbreviations labels use mid-sentence ("e.g.", "i.e.", "vs.", "approx.").
 _SENT_END = re.compile(r"(?<=[.!?])(?:\[\d+(?:\s*[-–,]\s*\d+)*\])*[\]\)]?\s+(?=[A-Z0-9(\[•])")
-_NO_SPLIT_BEFORE = re.compile(r"(?:\b(?:e\.g|i\.e|vs|approx|Fig|No|Dr|St|et al|U\.S|mg|ca)\.|\b[A-Z]\.)$")
+_NO_SPLIT_BEFORE = re.compile(r"(?:\b(?:e\.g|i\.e|vs|approx|Fig|No|Dr|St|et al|U\.S|ca)\.|\b[A-Z]\.)$")
 # Words that say a sentence excludes a use rather than describes one.
 EXCLUDING = re.compile(
     r"\bnot\s+(?:indicated|recommended|approved)(?:\s+and\s+is\s+not\s+recommended)?\s+(?:for|to|as|in)\b|"

@@ -130,3 +130,35 @@ def labelcheck_tables(score: dict, failures: bool = True) -> list[Table]:
                          escape(exp), escape(got), escape(basis))
         out.append(fail)
     return out
+
+
+def label_model_tables(model: dict) -> list[Table]:
+    """Return the tables of `medcite label`: indications with their condition phrases and
+    Limitations of Use, exclusions, and the dosing rows with population, kind and source."""
+    head = f"{model['title']} — set id {model['set_id']}, version {model['version']}, effective {model['effective_date']}"
+    ind = Table(title=f"{escape(head)}: indications", show_lines=True)
+    for col in ("#", "for", "limitations of use"):
+        ind.add_column(col, overflow="fold")
+    for i in model["indications"]:
+        ind.add_row(i["number"] or "-", escape("; ".join(i["conditions"])), escape(" ".join(x["text"] for x in i["limitations"])))
+    exc = Table(title="Exclusions (not indicated / not approved / contraindicated)")
+    exc.add_column("sentence", overflow="fold")
+    for x in model["exclusions"]:
+        exc.add_row(escape(x["text"]))
+    rows = Table(title=f"Dosing rows ({len(model['dosing_rows'])})", show_lines=True)
+    for col in ("sub", "kind", "population", "dose", "frequency", "route", "source"):
+        rows.add_column(col, overflow="fold")
+    for r in model["dosing_rows"]:
+        pops = list(r["populations"])
+        if r["age"]:
+            pops.append(f"age {r['age']['lo'] or ''}–{r['age']['hi'] or ''}")
+        if r["weight"]:
+            pops.append(f"weight {r['weight']['lo'] or ''}–{r['weight']['hi'] or ''} kg")
+        if r["crcl"]:
+            pops.append(f"CrCl {r['crcl']['lo'] or ''}–{r['crcl']['hi'] or ''}")
+        if r["child_pugh"]:
+            pops.append("Child-Pugh " + "/".join(r["child_pugh"]))
+        pops += r["genes"] + ([r["metabolizer"]] if r["metabolizer"] else []) + ([r["phase"]] if r["phase"] else [])
+        rows.add_row(r["subsection"] or "-", r["kind"], escape(", ".join(pops)), escape(", ".join(r["doses"])),
+                     escape(", ".join(r["frequencies"])), ", ".join(r["routes"]), escape(r["text"][:160]))
+    return [ind, exc, rows]

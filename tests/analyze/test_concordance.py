@@ -55,7 +55,7 @@ CASES = [
     pytest.param(
         "A 45-year-old kidney transplant recipient at low-moderate immunologic risk is started on everolimus "
         "0.75 mg orally twice daily, with basiliximab induction, reduced-dose cyclosporine and corticosteroids.",
-        "everolimus", ZORTRESS, "unclear", "matches", "matches", "matches", id="two-labels-transplant-picks-zortress"),
+        "everolimus", ZORTRESS, "on_label", "matches", "matches", "matches", id="two-labels-transplant-picks-zortress"),
     pytest.param(
         "A 62-year-old man with advanced renal cell carcinoma (RCC) after failure of treatment with sunitinib is "
         "started on everolimus 10 mg orally once daily.",
@@ -133,7 +133,10 @@ def test_comedication_triggers_boxed_warning_and_renal_threshold(corpus_store):
                                      "the first 14 days of each 21-day cycle. Her CrCl is 40 mL/min.")
     check = checks["capecitabine"]
     assert check.label["set_id"] == XELODA
-    assert (check.indication.status, check.dose.status) == ("on_label", "matches")
+    # CrCl 30 to 50 mL/min: the label reduces the dose by 25%, so the usual 1,250 mg/m2 is a mismatch
+    assert (check.indication.status, check.dose.status) == ("on_label", "mismatch")
+    assert check.dose.labeled.startswith("Reduce the dose of XELODA by 25% for patients with creatinine clearance (CLcr) of 30 to 50")
+    assert check.category() == "dose mismatch"
     kinds = {(a.kind, a.trigger) for a in check.alerts}
     assert ("boxed_warning", "warfarin") in kinds
     assert ("dosage", "CrCl 40 mL/min") in kinds
