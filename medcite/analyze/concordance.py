@@ -186,7 +186,8 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
     rows = [r for r in label_rows(label) if not _foreign(r, own, lexicon, mention.generic)]
-    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.role in ("comedication", "proposed")]
+    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated
+              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)

@@ -268,7 +268,7 @@ _HEAD_WORDS = (
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
     r"dementia|psychos[ie]s|cramps?|malaria|eczema|[a-z]{3,}paresis|dyskinesias?|chorea|migraines?|headaches?|reflux|"
     r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
-    r"[a-z]{3,}omas?|[a-z]{3,}itis|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
+    r"[a-z]{3,}omas?|[a-z]{2,}itis(?:\s+media|\s+externa)?|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
 )
 _HEAD = re.compile(rf"\b(?:{_HEAD_WORDS})\b", re.IGNORECASE)
 _HEAD_AFTER = re.compile(rf"[ \t]+(?:{_HEAD_WORDS})\b", re.IGNORECASE)

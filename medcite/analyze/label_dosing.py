@@ -132,7 +132,7 @@ class DosingRow:
 # ---------------------------------------------------------------- the words that qualify a row
 
 _NUM = r"(\d+(?:\.\d+)?)"
-_AGE_UNIT = r"(?:years?|yrs?)"
+_AGE_UNIT = r"(?:years?|yrs?|months?)"
 _AGE_RANGE = re.compile(rf"\b(?:aged?\s+)?{_NUM}\s*(?:to|-|–|through)\s*(?:less\s+than\s+)?{_NUM}\s*{_AGE_UNIT}", re.I)
 _AGE_MIN = re.compile(rf"\b{_NUM}\s*{_AGE_UNIT}(?:\s+of\s+age)?\s+(?:and|or)\s+(?:older|above|over)|(?:≥|>=|older\s+than|over)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
 _AGE_MAX = re.compile(rf"(?:younger\s+than|less\s+than|under|<)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
@@ -184,15 +184,19 @@ _UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+th
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
 
 
+def _years(m: re.Match[str], value: str) -> float:
+    return float(value) / (12.0 if "month" in m.group(0).lower() else 1.0)
+
+
 def _bands(text: str) -> tuple[Band | None, Band | None]:
     age = None
     if m := _AGE_RANGE.search(text):
-        lo, hi = float(m.group(1)), float(m.group(2))
+        lo, hi = _years(m, m.group(1)), _years(m, m.group(2))
         age = Band(lo, hi, hi_inclusive="less than" not in m.group(0).lower())
     elif m := _AGE_MIN.search(text):
-        age = Band(float(m.group(1) or m.group(2)), None)
+        age = Band(_years(m, m.group(1) or m.group(2)), None)
     elif m := _AGE_MAX.search(text):
-        age = Band(None, float(m.group(1)))
+        age = Band(None, _years(m, m.group(1)))
     weight = None
     if m := _WEIGHT_RANGE.search(text):
         weight = Band(float(m.group(1)), float(m.group(2)), hi_inclusive="less than" not in m.group(0).lower())
