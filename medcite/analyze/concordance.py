@@ -131,6 +131,14 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
 
     region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
     verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon)
+    if match.status in (IndicationStatus.OFF_LABEL, IndicationStatus.NOT_INDICATED):
+        # the label gives no dose for a use it does not list: nothing to match the order against
+        for key in ("dose", "frequency"):
+            v = verdicts[key]
+            if v.status == RegimenStatus.MATCHES:
+                verdicts[key] = DoseVerdict(RegimenStatus.NOT_STATED, None, v.prescribed, [],
+                                            "no dosing row: the label does not give this use")
+                vspans[key] = []
     spans.update(vspans)
     verdicts = {k: DoseVerdict(v.status, v.labeled, v.prescribed, cite(_pids(spans[k])), v.detail) for k, v in verdicts.items()}
 
