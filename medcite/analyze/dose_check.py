@@ -173,14 +173,14 @@ _LOADING = re.compile(r"\bloading\s+dose\s+of\s*$|\bfirst\s+dose\s+of\s*$", re.I
 
 def _row_amounts(row: DosingRow) -> list[tuple[tuple[str, bool], float, float]]:
     out = []
-    for d in row.doses:
-        if _LOADING.search(row.span.text[max(0, d.start - 25) : d.start]) and len(row.doses) > 1:
+    flags = row.daily_doses or [row.daily] * len(row.doses)
+    for d, daily in zip(row.doses, flags):
+        if _LOADING.search(row.source[max(0, d.start - 25) : d.start]) and len(row.doses) > 1:
             continue  # a one-time loading dose beside the regimen the row gives
         unit = d.unit
         fam, k = _factor(unit)
         if unit.startswith("mg/kg") or unit.startswith("mcg/kg"):
             fam, k = "mass/kg", (0.001 if unit.startswith("mcg") else 1.0)
-        daily = row.daily or unit.endswith("/day")
         hi = d.value_max if d.value_max is not None else d.value
         out.append(((fam, daily), d.value * k, hi * k))
     return out
@@ -190,15 +190,23 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
     """Return (row covering the order, maximum row exceeded, anything comparable)."""
     comparable, cover, exceeded = False, None, None
     for row in rows:
-        for key, lo, hi in _row_amounts(row):
+        amounts = _row_amounts(row)
+        if row.kind == RowKind.MAXIMUM:
+            # a maximum row's ceiling is its largest dose ("from the initial 75 mg ... to a maximum of 225 mg")
+            tops: dict = {}
+            for key, _, hi in amounts:
+                tops[key] = max(tops.get(key, hi), hi)
+            for key, top in tops.items():
+                if key in order:
+                    comparable = True
+                    if order[key] > top + 1e-9 and exceeded is None:
+                        exceeded = row
+            continue
+        for key, lo, hi in amounts:
             if key not in order:
                 continue
             comparable = True
             x = order[key]
-            if row.kind == RowKind.MAXIMUM:
-                if x > hi + 1e-9 and exceeded is None:
-                    exceeded = row
-                continue
             if lo - 1e-9 <= x <= hi + 1e-9 and cover is None:
                 cover = row
     return cover, exceeded, comparable
@@ -320,9 +328,11 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
 
 
 def _row_frequencies(row: DosingRow) -> list[Frequency]:
-    text = row.span.text
+    text = row.source or row.span.text
     out = []
     for f in row.frequencies:
+        if f.as_needed and row.kind == RowKind.TITRATION:
+            continue  # "increments of up to 75 mg per day, as needed": how to titrate, not a PRN regimen
         if text.rfind("(", 0, f.start) > text.rfind(")", 0, f.start):
             continue  # "(thirty minutes before each meal and at bedtime)": a note on timing
         out.append(f)

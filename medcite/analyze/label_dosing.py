@@ -112,8 +112,10 @@ class DosingRow:
     interacting: list[str] = field(default_factory=list)  # the words naming the interacting drug or class
     phase: str | None = None
     metabolizer: str | None = None  # poor | intermediate | extensive | ultrarapid, for genotype rows
-    daily: bool = False  # the doses are daily totals ("mg per day", "total daily dose")
+    daily: bool = False  # the row speaks of daily totals ("mg per day", "total daily dose", a "Daily Dosage" column)
     table: bool = False
+    source: str = ""  # the text the doses were read from (the sentence, or the table cell)
+    daily_doses: list[bool] = field(default_factory=list)  # per dose: is it a daily total?
 
     def to_dict(self) -> dict:
         """Return the row as `medcite label --json` prints it."""
@@ -124,6 +126,7 @@ class DosingRow:
             "dialysis": self.dialysis, "child_pugh": sorted(self.child_pugh), "genes": sorted(self.genes),
             "interacting": self.interacting, "phase": self.phase, "metabolizer": self.metabolizer, "daily": self.daily, "table": self.table,
             "doses": [d.text for d in self.doses], "frequencies": [f.text for f in self.frequencies],
+            "daily_doses": self.daily_doses,
             "routes": self.routes, "text": " ".join(self.span.text.split()), "start": self.span.start,
             "end": self.span.end, "passages": self.span.passage_ids,
         }
@@ -180,6 +183,7 @@ _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:[A-Z(][\w/,()\-–&']
 
 
 _UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage)\b|"
+                                 r"\b(?:dose|dosage)\s+(?:should|must|may)\s+be\s+(?:reduced|decreased|lowered|halved)|\breduced\s+by\s+\d+\s*%|"
                                  r"\bhalf\s+(?:of\s+)?the\s+(?:lowest\s+)?recommended\s+(?:dose|dosage)|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
 
@@ -231,9 +235,29 @@ def _child_pugh(text: str) -> set[str]:
     return out
 
 
+_EXCEPT = re.compile(r"[,;(]?\s*\bexcept\b[^.;]*", re.I)
+_AFTER_DAILY = re.compile(r"\s*(?:per|a|/|each)\s*day\b|\s*(?:total\s+)?daily\s+dos", re.I)
+_AFTER_FREQUENCY = re.compile(r"[^.;|]{0,25}?\b(?:once|twice|three|four|every|daily|q\d|b\.?i\.?d|t\.?i\.?d)", re.I)
+
+
+def mark_daily(row: DosingRow) -> None:
+    """Set, for each dose, whether it is a daily total: "/day" or "per day" right after it, or a
+    row about daily totals where no frequency follows the dose ("Maximum Daily Dosage | 60 mg")."""
+    text = row.source
+    out = []
+    for d in row.doses:
+        after = text[d.end : d.end + 30]
+        if d.unit.endswith("/day") or _AFTER_DAILY.match(after):
+            out.append(True)
+        else:
+            out.append(row.daily and not _AFTER_FREQUENCY.match(after))
+    row.daily_doses = out
+
+
 def qualify(row: DosingRow, context: str) -> None:
-    """Set the population, bands and phase of `row` from its own text and the text governing it."""
-    text = f"{context} {row.span.text}"
+    """Set the population, bands and phase of `row` from its own text and the text governing it;
+    an "except in patients ..." clause names who the row is not for, so it does not qualify it."""
+    text = _EXCEPT.sub(" ", f"{context} {row.span.text}")
     row.age, row.weight = _bands(text)
     if _PEDIATRIC.search(text) or (row.age and row.age.hi is not None and row.age.hi <= 18):
         row.populations.add(Population.PEDIATRIC)
@@ -370,7 +394,7 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
                 header, pending = [], ""
             if not doses:
                 if not is_row and _UNSTATED_REDUCTION.search(text):
-                    row = DosingRow(sent, number, heading, [], [], [], RowKind.RECOMMENDED)
+                    row = DosingRow(sent, number, heading, [], [], [], RowKind.RECOMMENDED, source=text)
                     qualify(row, heading)
                     if row.populations & _ADJUSTED:
                         rows.append(row)  # "dosage reduction is recommended in patients with ...": no number
@@ -384,6 +408,12 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             if not is_row and not text.rstrip().endswith(":"):
                 lead = ""
     return rows
+
+
+def _reduction_step(row: DosingRow, text: str) -> None:
+    """A "dose reduction" step that names no population is a modification for adverse reactions."""
+    if row.kind == RowKind.RECOMMENDED and not (row.populations & ADJUSTED) and re.search(r"\bdose\s+reductions?\b|\breduced\s+dose", text, re.I):
+        row.kind = RowKind.REDUCTION
 
 
 _STRENGTH_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.I)
@@ -401,8 +431,10 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
     each qualified by the line's first cell and its column header."""
     if not is_row:
         row = DosingRow(sent, number, heading, row_doses(text), find_frequencies(text), [r.name for r in find_routes(text)],
-                        _kind(text, False), daily=bool(_DAILY.search(text)))
+                        _kind(text, False), daily=bool(_DAILY.search(text)), source=text)
         qualify(row, f"{heading} {lead}")
+        _reduction_step(row, text)
+        mark_daily(row)
         return [row]
     cells = [c.strip() for c in text.split("|")]
     first = next((c for c in cells if c and not find_doses(c)), "")
@@ -416,8 +448,10 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
         if kind == RowKind.REDUCTION and not _REDUCTION_FOR_TOXICITY(f"{heading} {lead} {col} {first}"):
             kind = RowKind.RECOMMENDED
         row = DosingRow(sent, number, heading, row_doses(cell), find_frequencies(cell), [r.name for r in find_routes(cell)],
-                        kind, daily=bool(_DAILY.search(f"{col} {cell}")), table=True)
+                        kind, daily=bool(_DAILY.search(f"{col} {cell}")), table=True, source=cell)
         qualify(row, f"{heading} {lead} {col} {first}")
+        _reduction_step(row, f"{col} {cell}")
+        mark_daily(row)
         out.append(row)
     return out
 
@@ -442,8 +476,10 @@ def adjustment_rows(label: LabelText) -> list[DosingRow]:
             doses = row_doses(text)
             if not doses and not _UNSTATED_REDUCTION.search(text):
                 continue
-            row = DosingRow(sent, None, "", doses, find_frequencies(text), [r.name for r in find_routes(text)], _kind(text, False))
+            row = DosingRow(sent, None, "", doses, find_frequencies(text), [r.name for r in find_routes(text)], _kind(text, False),
+                            daily=bool(_DAILY.search(text)), source=text)
             qualify(row, "")
+            mark_daily(row)
             if row.populations & ADJUSTED and row.kind in (RowKind.RECOMMENDED, RowKind.MAXIMUM, RowKind.AVOID):
                 rows.append(row)
     return rows
