@@ -80,7 +80,8 @@ def _words(text: str) -> int:
 
 _NEG_FORWARD = re.compile(
     r"\b(?:no\s+(?:history|evidence|sign|signs|symptoms|known)\s+of|negative\s+for|absence\s+of|free\s+of|"
-    r"denies|denied|denying|without|never|not|no)\b",
+    r"denies|denied|denying|without|never|not|no|other\s+than|instead\s+of|rather\s+than|except|"
+    r"(?:is|are|was|were|do|does|did|can|could|should|would|wo|has|have)n[’']t|cannot)\b",
     re.IGNORECASE,
 )
 _NEG_BACKWARD = re.compile(
@@ -91,7 +92,7 @@ _NEG_BACKWARD = re.compile(
 _NEG_SUFFIX = re.compile(r"(?<![^\s,;(])(?P<tok>[^\s,;()]+)-negative\b", re.IGNORECASE)
 # Words that start a new statement end a negation scope even without punctuation.
 _SCOPE_STOP = re.compile(
-    r"\b(?:is|was|are|were|has|had|have|takes|taking|started|prescribed|presents|receives|receiving|will|but)\b",
+    r"\b(?:is|was|are|were|has|had|have|takes|taking|started|prescribed|presents|receives|receiving|will|but|for|because|since)\b",
     re.IGNORECASE,
 )
 # A comma ends a scope unless a list goes on to "or"/"nor"/"and" ("no fever, chills, or cough").
