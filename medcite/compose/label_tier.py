@@ -10,28 +10,8 @@ import re
 
 from medcite.analyze.concordance import DrugCheck
 from medcite.analyze.label_text import ADVERSE, WARNINGS_PRECAUTIONS, full_text_start, quote, sentences_of
+from medcite.compose.templates import ALERT_WORDS, STATUS_WORDS, render
 from medcite.records import LabelCheck, Sentence
-
-_STATUS_WORDS = {
-    "on_label": "on label",
-    "not_indicated": "not indicated",
-    "unclear": "unclear",
-    "matches": "matches the label",
-    "mismatch": "differs from the label",
-    "not_stated": "not stated in the label for this indication",
-}
-_ALERT_WORDS = {
-    "boxed_warning": "Boxed warning",
-    "contraindication": "Contraindication",
-    "warning": "Warning",
-    "interaction": "Drug interaction",
-    "dosage": "Dose adjustment",
-}
-
-
-def _t(text: str, citations: list[int]) -> Sentence:
-    return Sentence(text=text, citations=list(citations), kind="template")
-
 
 def check_sentences(check: LabelCheck) -> list[Sentence]:
     """Return the template sentences of one drug's label check (none when no label is held:
@@ -39,57 +19,43 @@ def check_sentences(check: LabelCheck) -> list[Sentence]:
     if check.label is None:
         return []
     out: list[Sentence] = []
-    drug = check.drug
-    title = check.label.get("title") or ""
-    ind = check.indication
-    if ind.status == "on_label":
-        out.append(_t(f"{title}: {drug} is on label for this case; the label states: “{ind.text}”", ind.citations))
-    elif ind.status == "not_indicated":
-        out.append(_t(f"{title}: {drug} is not indicated for this case; the label states: “{ind.text}”", ind.citations))
-    elif ind.citations:
-        out.append(_t(f"{title}: whether {drug} is indicated here is unclear ({check.note}); the label states: “{ind.text}”",
-                      ind.citations))
+    drug, title, ind = check.drug, check.label.get("title") or "", check.indication
+    if ind.citations and ind.text and ind.status in ("on_label", "not_indicated", "unclear"):
+        out.append(render("indication", ind.citations, title=title, drug=drug, status=STATUS_WORDS[ind.status],
+                          label_text=ind.text))
     for key in ("dose", "frequency", "route"):
         v = getattr(check, key)
-        if v.status == "not_prescribed" and key == "dose" and ind.status == "on_label" and v.citations and v.labeled:
-            out.append(_t(f"No dose is given in the case; the label's dose for this indication: “{v.labeled}”", v.citations))
+        if not v.citations or not v.labeled:
             continue
-        if v.status in ("not_prescribed",) or not v.citations:
-            continue
-        if v.status == "matches":
-            if key == "dose":
-                out.append(_t(f"Prescribed dose {v.prescribed} {_STATUS_WORDS[v.status]}: “{v.labeled}”", v.citations))
-            else:
-                out.append(_t(f"Prescribed {key} ({v.prescribed}) {_STATUS_WORDS[v.status]}.", v.citations))
-        elif v.status == "mismatch":
-            if key == "dose":
-                out.append(_t(f"Prescribed dose {v.prescribed} {_STATUS_WORDS[v.status]}, which states: “{v.labeled}”", v.citations))
-            else:
-                out.append(_t(f"Prescribed {key} ({v.prescribed}) {_STATUS_WORDS[v.status]} ({v.labeled}).", v.citations))
-        elif v.status == "not_stated" and key == "dose" and v.labeled:
-            out.append(_t(f"The prescribed dose ({v.prescribed}) cannot be compared: {v.detail}; the label states: “{v.labeled}”", v.citations))
+        if v.status == "not_prescribed" and key == "dose" and ind.status == "on_label":
+            out.append(render("label_dose", v.citations, labeled=v.labeled))
+        elif v.status in ("matches", "mismatch") and key == "dose" and v.prescribed:
+            out.append(render("dose", v.citations, prescribed=v.prescribed, status=STATUS_WORDS[v.status], labeled=v.labeled))
+        elif v.status in ("matches", "mismatch") and v.prescribed:
+            out.append(render("regimen", v.citations, field=key, prescribed=v.prescribed, status=STATUS_WORDS[v.status],
+                              labeled=v.labeled))
     for a in check.alerts:
-        out.append(_t(f"{_ALERT_WORDS.get(a.kind, a.kind)} ({a.trigger}): “{a.text}”", a.citations))
+        out.append(render("alert", a.citations, kind=ALERT_WORDS.get(a.kind, a.kind), trigger=a.trigger, alert_text=a.text))
     return out
 
 
-def bottom_line_sentence(check: LabelCheck) -> Sentence:
-    """Return the one-line verdict of a drug for the bottom line (a note when no label is held)."""
+def bottom_line_sentences(check: LabelCheck) -> list[Sentence]:
+    """Return the verdict of a drug for the bottom line (a note when no label is held), and the
+    kinds of alerts the case triggers."""
     if check.label is None:
-        return Sentence(text=f"No FDA label for {check.drug} is held in the index, so its regimen was not checked against a label.",
-                        kind="note")
-    parts = [f"{check.drug}: {_STATUS_WORDS.get(check.indication.status, check.indication.status)} per {check.label.get('title')}"]
+        return [render("no_label", drug=check.drug)]
     cites = list(check.indication.citations)
     for key in ("dose", "frequency", "route"):
         v = getattr(check, key)
         if v.status in ("matches", "mismatch"):
-            parts.append(f"{key} {_STATUS_WORDS[v.status]}")
             cites += v.citations
+    out = [render("verdict", list(dict.fromkeys(cites)), drug=check.drug, status=STATUS_WORDS[check.indication.status],
+                  title=check.label.get("title") or "", dose=STATUS_WORDS[check.dose.status],
+                  frequency=STATUS_WORDS[check.frequency.status], route=STATUS_WORDS[check.route.status])]
     if check.alerts:
-        kinds = sorted({_ALERT_WORDS.get(a.kind, a.kind).lower() for a in check.alerts})
-        parts.append("alerts: " + ", ".join(kinds))
-        cites += [n for a in check.alerts for n in a.citations]
-    return _t("; ".join(parts) + ".", list(dict.fromkeys(cites)))
+        kinds = ", ".join(sorted({ALERT_WORDS.get(a.kind, a.kind).lower() for a in check.alerts}))
+        out.append(render("alerts", list(dict.fromkeys(n for a in check.alerts for n in a.citations)), drug=check.drug, kinds=kinds))
+    return out
 
 
 _MOST_COMMON = re.compile(r"(?:the\s+)?most\s+common\b", re.IGNORECASE)
