@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from medcite.analyze.abbreviations import AbbreviationTable, singular
+from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.ingest.vocab import salt_free_base
 from medcite.records import CaseFacts, Intent, Subject, SubjectKind, Understanding
 
@@ -43,7 +44,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # counts only for a question naming a drug (or class), only for one naming none, or always.
 _CUES: list[tuple[Intent, re.Pattern[str], str]] = [
     (I.COMPARISON, _rx(r"\b(?:differen(?:ce|t)|differ|compar\w*|versus|vs\.?|better\s+than|same\s+(?:thing\s+)?as|"
-                       r"the\s+same\b|similar\s+to|\bor\s+(?:the\s+)?generic|switch(?:ing)?\s+(?:from|to))"), _ANY),
+                       r"the\s+same\b(?!\s+time)|similar\s+to|\bor\s+(?:the\s+)?generic|switch(?:ing)?\s+(?:from|to))"), _ANY),
     (I.ADMINISTRATION, _rx(r"\bwith(?:out)?\s+(?:food|meals?|milk|water)\b|empty\s+stomach|\bbefore\s+(?:a\s+)?(?:meal|bed|food)|"
                            r"\bafter\s+(?:a\s+)?(?:meal|eating)|\bcan\s+i\s+eat\b|\bcrush|\bchew|\bcut(?:ting)?\b|\bsplit"), _DRUG),
     (I.MECHANISM, _rx(r"\bhow\s+(?:does|do|is|will|would)\b[^?]*\b(?:work|affect|act)\b|\bhow\s+it\s+works|\bmechanism|"
@@ -118,17 +119,17 @@ _STOP_LEAD = {"a", "an", "the", "my", "your", "this", "that", "any", "some", "of
 
 @dataclass
 class ClassCatalog:
-    """The pharmacologic classes of the held labels: class name -> generics, and one pattern that
-    finds any class name (singular or plural) in a text."""
+    """The pharmacologic classes of the held labels: class name -> generics, and a name matcher
+    (the drug lexicon's Aho-Corasick matcher over the class names and their plurals)."""
 
     generics: dict[str, list[str]] = field(default_factory=dict)
-    pattern: re.Pattern[str] | None = None
+    names: DrugLexicon | None = None
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
         """Return (class name, start, end) for every class written in `text`."""
-        if self.pattern is None:
+        if self.names is None:
             return []
-        return [(_class_key(m.group(0)), m.start(), m.end()) for m in self.pattern.finditer(text)]
+        return [(m.generic, m.start, m.end) for m in self.names.find(text)]
 
 
 def _class_key(name: str) -> str:
@@ -151,11 +152,9 @@ def build_class_catalog(store) -> ClassCatalog:
             if len(key) >= 4:
                 for g in generics:
                     out.setdefault(key, {})[g] = None
-    if not out:
-        return ClassCatalog()
-    names = sorted(out, key=len, reverse=True)
-    alternatives = "|".join(re.escape(n).replace(r"\ ", r"[\s-]+") + "(?:e?s)?" for n in names)
-    return ClassCatalog({k: list(v) for k, v in out.items()}, re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE))
+    rows = [(variant, key, "class") for key in out for variant in (key, key + "s", key + "es")]
+    names = DrugLexicon(rows, stop_words=()) if rows else None
+    return ClassCatalog({k: list(v) for k, v in out.items()}, names)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -26,7 +26,7 @@ from medcite.analyze.question import ClassCatalog, build_class_catalog
 from medcite.analyze.statements import VerbLexicon, mine_verbs
 from medcite.index.store import corpus_cached
 
-RESOURCES_VERSION = 1  # bump when a resource changes shape: the saved file is then rebuilt
+RESOURCES_VERSION = 2  # bump when a resource changes shape: the saved file is then rebuilt
 
 
 @dataclass
@@ -68,6 +68,7 @@ def save_resources(store, res: CaseResources) -> bool:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(res, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         return True
     except OSError:
