@@ -287,7 +287,8 @@ def _tiers(store, u: Understanding, facts: CaseFacts, checks: list[DrugCheck], e
     sections = [guideline, label, research]
     if u.intent == Intent.CASE_REGIMEN:
         sections.append(_monitoring(checks, ev, g_cands, cq, res, registry, {s.text for s in guideline.sentences}))
-    pools = Pools(cq, u, facts, candidates(ev.guideline, cq, res.verbs), l_cands, r_cands, checks, ev.label_generics)
+    pools = Pools(cq, u, facts, candidates(ev.guideline, cq, res.verbs), l_cands, r_cands, checks, ev.label_generics,
+                  res.verbs)
     return [s for s in sections if s.sentences or s.note], pools, levels
 
 

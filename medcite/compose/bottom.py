@@ -22,6 +22,7 @@ from medcite.analyze.concordance import DrugCheck
 from medcite.analyze.effects import effects_in_sentence
 from medcite.analyze.label_text import terms
 from medcite.analyze.regimen import find_frequencies
+from medcite.analyze.statements import VerbLexicon, is_statement
 from medcite.compose.citations import CitationRegistry
 from medcite.compose.extract import Candidate
 from medcite.compose.intents import label_sections
@@ -52,6 +53,11 @@ class Pools:
     research: list[Candidate] = field(default_factory=list)
     checks: list[DrugCheck] = field(default_factory=list)
     label_generics: list[str] = field(default_factory=list)
+    verbs: VerbLexicon | None = None
+
+    def stands_alone(self, c: Candidate) -> bool:
+        """Return True when a unit is a statement without its lead-in (a bottom line quotes it alone)."""
+        return not c.context or is_statement(c.text, self.verbs)
 
 
 def quote(c: Candidate, registry: CitationRegistry) -> Sentence:
@@ -129,7 +135,7 @@ def _support(p: Pools, used: set[str], limit: int = 2) -> list[Candidate]:
     open with the drug (or the class the corpus gives it) first, then by how much of the condition
     the sentence and its section name ("... Pancreatic Neuroendocrine Tumors > ... Metastatic Disease")."""
     freq = _case_frequency(p)
-    pool = [c for c in p.guideline if c.text not in used and p.cq.about_drug(set(c.words))
+    pool = [c for c in p.guideline if c.text not in used and p.stands_alone(c) and p.cq.about_drug(set(c.words))
             and p.cq.about_condition(set(c.words | c.where)) and interval(c, freq)[0] is not False]
 
     def key(c: Candidate) -> tuple:
@@ -153,7 +159,7 @@ def _case_frequency(p: Pools) -> Frequency:
 def _best(cands: list[Candidate], p: Pools, used: set[str], need_drug: bool = False) -> Candidate | None:
     for c in cands:
         words = set(c.words)
-        if c.text in used or not p.cq.answers(words) or (need_drug and not p.cq.about_drug(words)):
+        if c.text in used or not p.cq.answers(words) or (need_drug and not p.cq.about_drug(words)) or not p.stands_alone(c):
             continue
         return c
     return None
@@ -162,7 +168,8 @@ def _best(cands: list[Candidate], p: Pools, used: set[str], need_drug: bool = Fa
 def _label_answers(p: Pools, used: set[str], limit: int = LABEL_ANSWERS) -> list[Candidate]:
     """Return the label sentences that answer a drug question: the best of each section the intent
     reads, in its order (side effects: the "most common adverse reactions" sentence first)."""
-    answering = [c for c in p.label if c.text not in used and set(c.words) & (p.cq.intent_words | p.cq.focus)]
+    answering = [c for c in p.label if c.text not in used and set(c.words) & (p.cq.intent_words | p.cq.focus)
+                 and p.stands_alone(c)]
     if p.u.intent == Intent.ADVERSE_EFFECTS:
         common = [c for c in answering if _MOST_COMMON.search(c.text)]
         answering = common + [c for c in answering if c not in common]

@@ -31,7 +31,7 @@ _CHATTER = frozenset(terms(
     "also just really like way much many long day days time times help people someone still even well sure"
 ))
 TOPIC_WORDS = 2  # a question with no subject: its rarest content words are its topic
-TOPIC_MAX_SHARE = 0.02  # ... if no more than this share of passages hold them
+TOPIC_MAX_SHARE = 0.05  # ... if no more than this share of passages hold them
 
 
 @dataclass

@@ -167,8 +167,9 @@ def evaluate_qa(store, path: Path, settings: Settings, split: str = "all", limit
                 progress: Callable[[int], object] | None = None) -> list[QAResult]:
     """Return one QAResult per split asked (dev and eval for "all") for the questions of `path`."""
     from medcite.analyze.facts import extract_facts
-    from medcite.analyze.question import class_catalog, understand
-    from medcite.compose.answer import ask, case_resources
+    from medcite.analyze.question import understand
+    from medcite.analyze.resources import case_resources
+    from medcite.compose.answer import ask
 
     dataset, items = load_items(path)
     splits = ["dev", "eval"] if split == "all" else [split]
@@ -183,9 +184,9 @@ def evaluate_qa(store, path: Path, settings: Settings, split: str = "all", limit
         for it in chosen:
             row: dict[str, Any] = {"index": it.index, "gold_intent": it.gold_intent}
             if intent_only:
-                lexicon, abbreviations = case_resources(store)
-                facts = extract_facts(it.question, lexicon, abbreviations)
-                row["intent"] = str(understand(facts, class_catalog(store), abbreviations).intent)
+                res = case_resources(store)
+                facts = extract_facts(it.question, res.lexicon, res.abbreviations)
+                row["intent"] = str(understand(facts, res.classes, res.abbreviations).intent)
             else:
                 t0 = time.perf_counter()
                 answer = ask(store, it.question, settings=settings)
