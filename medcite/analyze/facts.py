@@ -81,7 +81,7 @@ def _words(text: str) -> int:
 _NEG_FORWARD = re.compile(
     r"\b(?:no\s+(?:history|evidence|sign|signs|symptoms|known)\s+of|negative\s+for|absence\s+of|free\s+of|"
     r"denies|denied|denying|without|never|not|no|other\s+than|instead\s+of|rather\s+than|except|"
-    r"(?:is|are|was|were|do|does|did|can|could|should|would|wo|has|have)n[’']t|cannot)\b",
+    r"(?:is|are|was|were|do|does|did|could|should|would|has|have)n[’']?t|(?:ca|wo)n[’']t|cannot)\b",
     re.IGNORECASE,
 )
 _NEG_BACKWARD = re.compile(

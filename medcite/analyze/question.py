@@ -205,17 +205,19 @@ def find_subjects(facts: CaseFacts, catalog: ClassCatalog | None = None,
     """Return what the text of `facts` is about: its drugs (not negated, not imaging agents), drug
     classes, conditions, tests and procedures, in text order."""
     text = facts.text
-    out: list[Subject] = []
     taken: list[tuple[int, int]] = []
+    # a class name first: "benzodiazepine" is a class of the labels before it is a dictionary synonym
+    out = _class_subjects(text, catalog, abbreviations, taken) if catalog is not None else []
+    classes = list(taken)
     for d in facts.drugs:
+        if any(_overlaps((d.start, d.end), c) for c in classes):
+            continue
         taken.append((d.start, d.end))
         if d.negated or d.role == "diagnostic":
             continue
         name = (salt_free_base(d.generic) or d.generic).lower()
         if all(s.name != name for s in out):
             out.append(Subject(SubjectKind.DRUG, name, d.text, d.start, d.end, [name]))
-    if catalog is not None:
-        out += _class_subjects(text, catalog, abbreviations, taken)
     for c in facts.conditions:
         taken.append((c.start, c.end))
         if not c.negated:
