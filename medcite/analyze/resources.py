@@ -3,7 +3,8 @@
 - the drug lexicon (Aho-Corasick over ~70k dictionary names: ~1.6 s to build),
 - the corpus abbreviation table,
 - the pharmacologic-class catalog of the held labels (`analyze.question`),
-- the corpus's verbs (`analyze.statements`: which sentences are statements, not fragments).
+- the corpus's verbs (`analyze.statements`: which sentences are statements, not fragments),
+- the corpus's boilerplate: sentences written alike in many documents (never quoted as an answer).
 
 `medcite ingest` builds them after the indexes (`prepare_resources`) and saves them to
 `<index>.search/resources/resources.pkl` with the corpus version; `case_resources` loads that file
@@ -23,10 +24,10 @@ from pathlib import Path
 from medcite.analyze.abbreviations import AbbreviationTable
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.question import ClassCatalog, build_class_catalog
-from medcite.analyze.statements import VerbLexicon, mine_verbs
+from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
 from medcite.index.store import corpus_cached
 
-RESOURCES_VERSION = 2  # bump when a resource changes shape: the saved file is then rebuilt
+RESOURCES_VERSION = 3  # bump when a resource changes shape: the saved file is then rebuilt
 
 
 @dataclass
@@ -38,6 +39,7 @@ class CaseResources:
     abbreviations: AbbreviationTable
     classes: ClassCatalog
     verbs: VerbLexicon
+    boilerplate: frozenset[str] = frozenset()  # keys of sentences written alike in many documents
     version: int = RESOURCES_VERSION
 
 
@@ -55,6 +57,7 @@ def build_resources(store) -> CaseResources:
         abbreviations=AbbreviationTable(store.abbreviation_rows()),
         classes=build_class_catalog(store),
         verbs=mine_verbs(store),
+        boilerplate=mine_boilerplate(store),
     )
 
 

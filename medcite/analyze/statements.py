@@ -83,3 +83,29 @@ def is_statement(text: str, verbs: VerbLexicon | None) -> bool:
     if verbs is None:
         return False
     return any(verbs.is_verb_form(m.group(0), i == 0) for i, m in enumerate(_TOKEN.finditer(text)))
+
+
+# ---------------------------------------------------------------- boilerplate
+
+BOILERPLATE_DOCS = 5  # a sentence written alike in this many documents says nothing about any one of them
+BOILERPLATE_MIN_CHARS = 40
+
+
+def statement_key(text: str) -> str:
+    """Return the key two sentences share when they are written alike (letters and digits, lower case)."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def mine_boilerplate(store, tiers: tuple[str, ...] = ("label", "guideline")) -> frozenset[str]:
+    """Return the keys of the sentences written alike in at least BOILERPLATE_DOCS documents of
+    `tiers` ("Because clinical trials are conducted under widely varying conditions, ...", "The
+    original guideline document includes ...")."""
+    from medcite.analyze.label_text import sentence_spans
+
+    docs: dict[str, set[str]] = {}
+    marks = ",".join("?" * len(tiers))
+    for doc_id, text in store.conn.execute(f"SELECT doc_id, text FROM passages WHERE tier IN ({marks})", tiers):
+        for s, e in sentence_spans(text):
+            if e - s >= BOILERPLATE_MIN_CHARS:
+                docs.setdefault(statement_key(text[s:e]), set()).add(doc_id)
+    return frozenset(k for k, d in docs.items() if len(d) >= BOILERPLATE_DOCS)

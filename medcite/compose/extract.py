@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from medcite.analyze.label_text import sentence_spans, terms
-from medcite.analyze.statements import VerbLexicon, is_statement
+from medcite.analyze.statements import VerbLexicon, is_statement, statement_key
 from medcite.compose.queries import CaseQuery
 from medcite.records import Hit
 
@@ -105,12 +105,14 @@ def units(text: str) -> list[tuple[str, str | None, bool, int]]:
     return out
 
 
-def candidates(hits: list[Hit], cq: CaseQuery, verbs: VerbLexicon | None = None, require_core: bool = True) -> list[Candidate]:
-    """Return the quotable units of `hits` that are about the question, best first."""
+def candidates(hits: list[Hit], cq: CaseQuery, verbs: VerbLexicon | None = None, require_core: bool = True,
+               boilerplate: frozenset[str] = frozenset()) -> list[Candidate]:
+    """Return the quotable units of `hits` that are about the question, best first (a sentence
+    written alike in many documents, `boilerplate`, is about none of them)."""
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         for text, context, item, pos in units(hit.text):
-            if not _readable(text, item):
+            if not _readable(text, item) or statement_key(text) in boilerplate:
                 continue
             lead = context if item and context and context.endswith(":") else None
             if not is_statement(f"{lead} {text}" if lead else text, verbs):
