@@ -88,6 +88,8 @@ _NEG_BACKWARD = re.compile(
     r"(?:\b(?:is|was|were|are|tested|came\s+back)\s+)?(?:(?<!-)\bnegative\b(?!\s+for)|\bruled\s+out\b|\bexcluded\b)",
     re.IGNORECASE,
 )
+# NegEx pseudo-negations: "I don't know much about Lexapro" negates the knowing, not the drug.
+_PSEUDO_NEGATION = re.compile(r"\s+(?:know|sure|think|understand|remember|mind|certain)\b", re.IGNORECASE)
 # "HER2-negative", "HLA-B*1502-negative": only the attached token is negated.
 _NEG_SUFFIX = re.compile(r"(?<![^\s,;(])(?P<tok>[^\s,;()]+)-negative\b", re.IGNORECASE)
 # Words that start a new statement end a negation scope even without punctuation.
@@ -118,6 +120,8 @@ def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
 def _negations(text: str, clauses: list[Span]) -> list[Finding]:
     out: list[Finding] = []
     for m in _NEG_FORWARD.finditer(text):
+        if _PSEUDO_NEGATION.match(text, m.end()):
+            continue
         _, c_end = _containing(clauses, m.start())
         end = _forward_scope_end(text, m.end(), c_end)
         scope = text[m.end() : end].strip(" ,.;")
