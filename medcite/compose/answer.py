@@ -31,6 +31,7 @@ from medcite.compose.bottom import Pools, abstention, case_bottom, differs_from_
 from medcite.compose.citations import CitationRegistry, renumber
 from medcite.compose.extract import Candidate, candidates, choose
 from medcite.compose.gather import Evidence, gather
+from medcite.compose.intents import ADVERSE, label_sections
 from medcite.compose.label_tier import check_sentences, monitoring_sentences
 from medcite.compose.queries import CaseQuery, build_queries
 from medcite.compose.templates import INTENT_WORDS, TIER_WORDS, render
@@ -66,7 +67,8 @@ HEADINGS = {
     "monitoring": "Monitoring and Adverse Reactions",
 }
 MAX_EFFECTS = 6
-LABEL_QUOTES = 3
+LABEL_QUOTES = 4
+_MOST_COMMON = re.compile(r"\bmost\s+common\b", re.IGNORECASE)
 _SECTION_HEAD = re.compile(r"^\d{1,2}\s+(?:[A-Z]{2,}[\s&/,]+)+(?=[A-Z])")
 
 def case_resources(store) -> tuple:
@@ -163,7 +165,7 @@ def _research_candidates(store, ev: Evidence, cq: CaseQuery, res: CaseResources,
     """Return the research candidates, best evidence first, and doc id -> evidence level."""
     hits = [h for h in ev.research if cq.relevant(set(label_terms(h.title + " " + h.text)))]
     ranked, levels = _rank_research(store, hits)
-    cands = candidates(ranked[:k], cq, res.verbs)
+    cands = candidates(ranked[:k], cq, res.verbs, boilerplate=res.boilerplate)
     for c in cands:
         # results and conclusions state findings; background sentences restate the problem
         if (c.hit.section or "").upper().startswith(("RESULT", "CONCLUSION", "FINDING")):
@@ -212,6 +214,20 @@ def _first_answering(cands: list[Candidate], cq: CaseQuery, topic_only: bool) ->
     return answering + [c for c in cands if c not in answering]
 
 
+def _by_section(cands: list[Candidate], codes: tuple[str, ...]) -> list[Candidate]:
+    """Return the candidates with the best of each section first, sections in the intent's order
+    (so a "what is it" answer reads the Description, then the Indications, then the Boxed Warning)."""
+    firsts: list[Candidate] = []
+    for code in codes:
+        in_section = [c for c in cands if c.hit.section_code == code]
+        # the adverse reactions a label calls most common, with their rates, say most
+        best = next((c for c in in_section if code == ADVERSE and _MOST_COMMON.search(c.text)), None)
+        best = best or next(iter(in_section), None)
+        if best is not None:
+            firsts.append(best)
+    return firsts + [c for c in cands if c not in firsts]
+
+
 def _label_section(u: Understanding, checks: list[DrugCheck], ev: Evidence, cq: CaseQuery, res: CaseResources,
                    registry: CitationRegistry) -> tuple[AnswerSection, list[Candidate]]:
     label = AnswerSection("label", HEADINGS["label"])
@@ -224,14 +240,15 @@ def _label_section(u: Understanding, checks: list[DrugCheck], ev: Evidence, cq: 
     if not checks:
         notes += [render("no_label_held", drug=s.name).text for s in drugs if s.name not in ev.label_generics]
     # these passages are the question's own labels: no drug-name test needed
-    cands = candidates(ev.label, cq, res.verbs, require_core=False)
+    cands = candidates(ev.label, cq, res.verbs, require_core=False, boilerplate=res.boilerplate)
     for c in cands:
         # a section number and heading run into the sentence ("11 DESCRIPTION Lexapro contains ...")
         c.text = _SECTION_HEAD.sub("", label_quote(c.text))
     cands = [c for c in cands if len(c.text) >= 30]
     cands = _first_answering(cands, cq, topic_only=False)
     quoted = {s.text for s in label.sentences}
-    label.sentences += _sentences(choose(cands, LABEL_QUOTES, per_doc=LABEL_QUOTES, exclude=quoted), registry)
+    label.sentences += _sentences(choose(_by_section(cands, label_sections(u.intent)), LABEL_QUOTES, per_doc=LABEL_QUOTES,
+                                         exclude=quoted), registry)
     if not drugs and not u.of_kind(SubjectKind.DRUG_CLASS) and not checks:
         notes.append(render("no_drug").text)
     label.note = " ".join(n for n in notes if n) or (
@@ -246,7 +263,7 @@ def _monitoring(checks: list[DrugCheck], ev: Evidence, g_cands: list[Candidate],
     monitoring = AnswerSection("monitoring", HEADINGS["monitoring"])
     for dc in checks:
         monitoring.sentences += monitoring_sentences(dc, registry.cite_read)
-    more = candidates(ev.monitoring, cq, res.verbs) + g_cands
+    more = candidates(ev.monitoring, cq, res.verbs, boilerplate=res.boilerplate) + g_cands
     follow = [c for c in more if any(w in c.text.lower() for w in ("monitor", "follow-up", "surveillance"))]
     monitoring.sentences += _sentences(choose(follow, 2, exclude=exclude), registry)
     return monitoring
@@ -274,7 +291,8 @@ def _tiers(store, u: Understanding, facts: CaseFacts, checks: list[DrugCheck], e
     topic_only = not u.subjects
     limit = settings.max_sentences_per_tier
     # a source that gives the case's drug at another interval is never quoted as support
-    g_cands = [c for c in candidates(ev.guideline, cq, res.verbs) if not differs_from_case(c, facts, cq)]
+    g_all = candidates(ev.guideline, cq, res.verbs, boilerplate=res.boilerplate)
+    g_cands = [c for c in g_all if not differs_from_case(c, facts, cq)]
     guideline = AnswerSection("guideline", HEADINGS["guideline"],
                               _sentences(choose(_first_answering(g_cands, cq, topic_only), limit), registry))
     label, l_cands = _label_section(u, checks, ev, cq, res, registry)
@@ -287,8 +305,7 @@ def _tiers(store, u: Understanding, facts: CaseFacts, checks: list[DrugCheck], e
     sections = [guideline, label, research]
     if u.intent == Intent.CASE_REGIMEN:
         sections.append(_monitoring(checks, ev, g_cands, cq, res, registry, {s.text for s in guideline.sentences}))
-    pools = Pools(cq, u, facts, candidates(ev.guideline, cq, res.verbs), l_cands, r_cands, checks, ev.label_generics,
-                  res.verbs)
+    pools = Pools(cq, u, facts, g_all, l_cands, r_cands, checks, ev.label_generics, res.verbs)
     return [s for s in sections if s.sentences or s.note], pools, levels
 
 
