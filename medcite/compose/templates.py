@@ -6,6 +6,8 @@ again and check each value where it must come from:
 - `quote`: a span of the cited passages (the label's own sentence);
 - `name`: written in the cited passages, their titles or section names, or the case (a drug, a
   label title, a trigger, an interval as the source writes it);
+- `fact`: a fact of the case as the label check writes it ("HLA-B*1502 positive"): each of its words
+  and numbers is in the cited passages or the case;
 - `regimen`: a dose / frequency / route as the label check reads it: its numbers are in the cited
   passages or the case and its words are there or regimen words ("once daily", "every 4 weeks");
 - `status`, `field`, `kind`, `tier`, `intent`: one word of a fixed vocabulary.
@@ -51,7 +53,7 @@ TEMPLATES: dict[str, tuple[str, str, dict[str, str]]] = {
              {"prescribed": "regimen", "status": "status", "labeled": "quote"}),
     "regimen": (SentenceKind.TEMPLATE, "Prescribed {field} ({prescribed}) {status} ({labeled}).",
                 {"field": "field", "prescribed": "regimen", "status": "status", "labeled": "regimen"}),
-    "alert": (SentenceKind.TEMPLATE, "{kind} ({trigger}): “{alert_text}”", {"kind": "kind", "trigger": "name", "alert_text": "quote"}),
+    "alert": (SentenceKind.TEMPLATE, "{kind} ({trigger}): “{alert_text}”", {"kind": "kind", "trigger": "fact", "alert_text": "quote"}),
     "verdict": (SentenceKind.TEMPLATE, "{drug}: {status} per {title}; dose {dose}; frequency {frequency}; route {route}.",
                 {"drug": "name", "status": "status", "title": "name", "dose": "status", "frequency": "status", "route": "status"}),
     "alerts": (SentenceKind.TEMPLATE, "{drug}: the label's alerts that this case triggers: {kinds}.", {"drug": "name", "kinds": "kinds"}),

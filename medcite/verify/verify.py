@@ -77,12 +77,22 @@ class Sources:
     case: str = ""
 
     def has_span(self, text: str) -> bool:
-        """Return True when `text` is a span of one cited passage or of the cited passages in order."""
-        want = normalise(text)
-        if not want:
+        """Return True when `text` is a span of one cited passage or of the cited passages in order
+        (a quote shortened with "…" is each of its pieces)."""
+        pieces = [normalise(p) for p in re.split(r"…|\.\.\.", text)]
+        pieces = [p for p in pieces if p]
+        if not pieces:
             return False
         normed = [normalise(p) for p in self.passages]
-        return any(want in p for p in normed) or want in " ".join(normed)
+        joined = " ".join(normed)
+        return all(any(want in p for p in normed) or want in joined for want in pieces)
+
+    def has_words(self, text: str) -> bool:
+        """Return True when every word and number of `text` is written in the passages or the case
+        (a fact of the case as the label check writes it: "HLA-B*1502 positive", "CrCl 40 mL/min")."""
+        pool = set(re.findall(r"[a-z0-9]+", " ".join(self.passages + [self.case]).lower()))
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        return bool(words) and all(w in pool for w in words)
 
     def names(self, text: str, with_case: bool = True) -> bool:
         """Return True when `text` is written (any case) in the passages, their titles or sections, or the case."""
@@ -101,7 +111,10 @@ def _value_ok(kind: str, value: str, src: Sources) -> bool:
     if kind == "quote":
         return src.has_span(value)
     if kind == "name":
-        return src.names(value)
+        # a list of names ("metformin and insulin") is each of them
+        return src.names(value) or all(src.names(part) for part in value.split(" and "))
+    if kind == "fact":
+        return src.has_words(value)
     if kind == "regimen":
         words = re.findall(r"[a-z]+", value.lower())
         return _sentence_numbers(value) <= src.numbers(True) and all(w in REGIMEN_WORDS or src.names(w) for w in words)

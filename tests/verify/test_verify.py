@@ -138,3 +138,16 @@ def test_notes_only_say_evidence_is_absent(registry):
     assert _check(registry, note, case="The patient takes metformin.") == "drug (name) not in the cited passages or the case"
     cited = render("no_label", registry.cite([AFINITOR_NET_DOSE]), drug="lanreotide")
     assert _check(registry, cited, case="lanreotide") == "a note cites nothing"
+
+
+def test_alert_values_are_case_facts_and_shortened_quotes(registry):
+    afinitor = registry.cite([AFINITOR_NET_DOSE])
+    case = "Her CrCl is 40 mL/min."
+    shortened = "…is 10 mg orally once daily until disease progression"
+    ok = render("alert", afinitor, kind="Warning", trigger="CrCl 40 mL/min", alert_text=shortened)
+    assert _check(registry, ok, case=case) is None
+    assert _check(registry, render("alert", afinitor, kind="Warning", trigger="CrCl 20 mL/min", alert_text=shortened),
+                  case=case) == "trigger (fact) not in the cited passages or the case"
+    assert _check(registry, render("alert", afinitor, kind="Warning", trigger="CrCl 40 mL/min",
+                                   alert_text="…is 10 mg orally twice daily"), case=case) == (
+        "alert_text (quote) not in the cited passages or the case")
