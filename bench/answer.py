@@ -1,7 +1,7 @@
 """Answer latency benchmark: p50 / p95 wall time of `medcite.compose.answer.ask` on a full index.
 
 Questions: BioASQ 12b question bodies, K-QA patient questions, and our label-check cases (worded
-from the shared FDA labels), plus the seed case. The first call (which builds the drug lexicon,
+from the shared FDA labels), plus the seed case. The first call (which loads the case resources and the embedding model,
 ~1.5 s, once per process and corpus version) is reported apart as "cold".
 
     medcite ingest /work/shared/data --index /tmp/full.db
@@ -99,7 +99,7 @@ def main() -> None:
         table.add_row(source, str(len(values)), f"{statistics.median(values):.3f}", f"{pct(values, 95):.3f}", f"{max(values):.3f}")
     console = Console()
     console.print(table)
-    console.print(f"cold first call (builds the drug lexicon): {cold:.2f} s; "
+    console.print(f"cold first call (loads the case resources and the embedding model): {cold:.2f} s; "
                   f"sentences kept {sentences}, dropped by verification {dropped}")
 
 

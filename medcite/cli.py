@@ -91,8 +91,13 @@ def ingest(paths, index_path, as_json, force, no_embed, silent):
         stage_bars.append(stage)
         return stage.update
 
+    resources = None
     try:
         report = ingest_paths(store, paths, settings, force=force, on_file=on_file, on_error=on_error, on_stage=on_stage)
+        # what answering needs from the whole corpus is built here, so `ask` only loads it
+        from medcite.analyze.resources import prepare_resources
+
+        resources = prepare_resources(store)
     finally:
         bar.n = bar.total
         bar.close()
@@ -100,7 +105,7 @@ def ingest(paths, index_path, as_json, force, no_embed, silent):
             stage.close()
         store.close()
     if as_json:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "resources": resources})
     else:
         ingest_table(report)
     if report.errors and not report.sources and not report.drug_names:

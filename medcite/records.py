@@ -175,14 +175,26 @@ class Citation:
     evidence: str | None = None
 
 
+class SentenceKind(StrEnum):
+    """How a sentence of an answer was made (the verifier checks each kind its own way)."""
+
+    EXTRACT = "extract"  # a span of its cited passage
+    TEMPLATE = "template"  # facts of a LabelCheck (or of a passage) set in fixed words
+    NOTE = "note"  # says that evidence is absent, e.g. no label held: no claim, so nothing to cite
+
+
 @dataclass
 class Sentence:
     """One sentence of an answer and the citation numbers that support it."""
 
     text: str
     citations: list[int] = field(default_factory=list)
-    kind: str = "extract"  # extract (a span of a cited passage) | template (facts of a LabelCheck)
-    # | note (says that evidence is absent, e.g. no label held: no claim, so nothing to cite)
+    kind: str = SentenceKind.EXTRACT  # a SentenceKind
+    # the heading a quoted list item or table row stands under in its source ("Tumour Control")
+    context: str | None = None
+    # a template or note sentence: the template's key and the values set in it (medcite.compose.templates)
+    template: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -322,6 +334,74 @@ class LabelCheck:
         return out
 
 
+class Intent(StrEnum):
+    """What a question asks (medcite.analyze.question). Each intent decides which label sections,
+    guideline and research passages answer it."""
+
+    INFORMATION = "information"  # what is it, what kind of drug
+    MECHANISM = "mechanism"  # how it works, how fast, how long it stays in the body
+    INDICATION = "indication"  # what it is used for, whether it treats a condition
+    DOSING = "dosing"  # how much, how often, overdose, a missed dose
+    ADMINISTRATION = "administration"  # how and when to take it, for how long, how to stop
+    PRODUCT = "product"  # what it contains or looks like, how it is supplied and stored
+    ADVERSE_EFFECTS = "adverse_effects"
+    INTERACTIONS = "interactions"
+    CONTRAINDICATIONS = "contraindications"  # and special populations: pregnancy, children, organ impairment
+    MONITORING = "monitoring"
+    COMPARISON = "comparison"
+    DIAGNOSIS = "diagnosis"  # symptoms, causes, tests
+    MANAGEMENT = "management"  # treatment, prevention, what to do
+    PROGNOSIS = "prognosis"  # course, duration, contagiousness, outcome
+    CASE_REGIMEN = "case_regimen"  # a case with a proposed regimen to check
+
+
+class SubjectKind(StrEnum):
+    """What a question is about."""
+
+    DRUG = "drug"
+    DRUG_CLASS = "drug_class"
+    CONDITION = "condition"
+    TEST = "test"
+    PROCEDURE = "procedure"
+
+
+@dataclass
+class Subject:
+    """One thing a question is about, with its span. name: the drug's generic (salt words aside), the
+    class name from the labels' pharmacologic classes, the condition's name, or the words as written.
+    generics: for a drug class, the generics of the labels held in that class."""
+
+    kind: SubjectKind
+    name: str
+    text: str
+    start: int
+    end: int
+    generics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Understanding:
+    """What a question asks about what: its intent, the words that decided it, its subjects, and
+    whether the label check runs (only when the text proposes a regimen or asks about one)."""
+
+    intent: Intent
+    subjects: list[Subject] = field(default_factory=list)
+    cue: str | None = None
+    check_label: bool = False
+
+    def of_kind(self, *kinds: SubjectKind) -> list[Subject]:
+        """Return the subjects of the given kinds, in text order."""
+        return [s for s in self.subjects if s.kind in kinds]
+
+
+class AnswerStatus(StrEnum):
+    """Whether an answer answers: `answered` when its bottom line quotes evidence on the question's
+    subject and intent, `abstained` when it says what the index lacks instead."""
+
+    ANSWERED = "answered"
+    ABSTAINED = "abstained"
+
+
 @dataclass
 class Answer:
     """The full answer to a case or question, ready to render as markdown or JSON."""
@@ -336,6 +416,10 @@ class Answer:
     settings_hash: str
     bottom_line: list[Sentence] = field(default_factory=list)
     effect_sizes: list[dict[str, Any]] = field(default_factory=list)
+    understanding: Understanding | None = None
+    status: AnswerStatus = AnswerStatus.ANSWERED
+    # what the index lacks, when the answer abstains ("The index holds no label for ...")
+    abstention: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stable JSON shape documented in the README (`medcite ask --json`)."""

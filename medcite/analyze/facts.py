@@ -23,7 +23,6 @@ from medcite.analyze.abbreviations import AbbreviationTable, find_pairs, normali
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.patient import find_patient, summarise
 from medcite.analyze.regimen import find_doses, find_durations, find_frequencies, find_routes
-from medcite.index.store import corpus_cached
 from medcite.records import CaseFacts, ConditionMention, DrugMention, Finding, Qualifier
 
 Span = tuple[int, int]
@@ -81,18 +80,21 @@ def _words(text: str) -> int:
 
 _NEG_FORWARD = re.compile(
     r"\b(?:no\s+(?:history|evidence|sign|signs|symptoms|known)\s+of|negative\s+for|absence\s+of|free\s+of|"
-    r"denies|denied|denying|without|never|not|no)\b",
+    r"denies|denied|denying|without|never|not|no|other\s+than|instead\s+of|rather\s+than|except|"
+    r"(?:is|are|was|were|do|does|did|could|should|would|has|have)n[’']?t|(?:ca|wo)n[’']t|cannot)\b",
     re.IGNORECASE,
 )
 _NEG_BACKWARD = re.compile(
     r"(?:\b(?:is|was|were|are|tested|came\s+back)\s+)?(?:(?<!-)\bnegative\b(?!\s+for)|\bruled\s+out\b|\bexcluded\b)",
     re.IGNORECASE,
 )
+# NegEx pseudo-negations: "I don't know much about Lexapro" negates the knowing, not the drug.
+_PSEUDO_NEGATION = re.compile(r"\s+(?:know|sure|think|understand|remember|mind|certain)\b", re.IGNORECASE)
 # "HER2-negative", "HLA-B*1502-negative": only the attached token is negated.
 _NEG_SUFFIX = re.compile(r"(?<![^\s,;(])(?P<tok>[^\s,;()]+)-negative\b", re.IGNORECASE)
 # Words that start a new statement end a negation scope even without punctuation.
 _SCOPE_STOP = re.compile(
-    r"\b(?:is|was|are|were|has|had|have|takes|taking|started|prescribed|presents|receives|receiving|will|but)\b",
+    r"\b(?:is|was|are|were|has|had|have|takes|taking|started|prescribed|presents|receives|receiving|will|but|for|because|since)\b",
     re.IGNORECASE,
 )
 # A comma ends a scope unless a list goes on to "or"/"nor"/"and" ("no fever, chills, or cough").
@@ -118,6 +120,8 @@ def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
 def _negations(text: str, clauses: list[Span]) -> list[Finding]:
     out: list[Finding] = []
     for m in _NEG_FORWARD.finditer(text):
+        if _PSEUDO_NEGATION.match(text, m.end()):
+            continue
         _, c_end = _containing(clauses, m.start())
         end = _forward_scope_end(text, m.end(), c_end)
         scope = text[m.end() : end].strip(" ,.;")
@@ -579,11 +583,12 @@ def extract_facts(text: str, drugs: DrugLexicon, abbreviations: AbbreviationTabl
 
 
 def case_resources(store) -> tuple[DrugLexicon, AbbreviationTable]:
-    """Return the drug lexicon and abbreviation table of the index (built once per index file and
-    corpus version: the lexicon takes ~1.5 s to build over ~70k dictionary names)."""
-    return corpus_cached(
-        store, "case_resources", lambda: (DrugLexicon(store.drug_name_rows()), AbbreviationTable(store.abbreviation_rows()))
-    )
+    """Return the drug lexicon and abbreviation table of the index (`analyze.resources`: built at
+    ingest, loaded once per process and corpus version)."""
+    from medcite.analyze.resources import case_resources as resources_of
+
+    res = resources_of(store)
+    return res.lexicon, res.abbreviations
 
 
 def read_case(store, text: str) -> tuple[CaseFacts, DrugLexicon]:

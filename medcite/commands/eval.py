@@ -1,4 +1,5 @@
-"""`medcite eval beir DIR` and `medcite eval bioasq FILE...`: retrieval quality, measured the IR way.
+"""`medcite eval beir DIR` and `medcite eval bioasq FILE...`: retrieval quality, measured the IR way;
+`medcite eval qa FILE`: answers to K-QA / MedicationQA questions (medcite.eval.qa).
 
 Each builds an index of the benchmark with the product's code (in a temporary folder, or in
 --workdir to reuse it), runs every judged query, prints nDCG@10, Recall@10, Recall@100, MRR@10
@@ -63,7 +64,9 @@ def register(cli) -> None:
 
     @cli.group(name="eval")
     def eval_group():
-        """Measure retrieval (BEIR folders, BioASQ golden files) and the label check (benchmark files)."""
+        """Measure retrieval (BEIR, BioASQ), answers (K-QA, MedicationQA) and the label check (benchmark files)."""
+
+    register_qa(eval_group)
 
     @eval_group.command(name="beir")
     @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -142,3 +145,61 @@ def register(cli) -> None:
 
         for table in labelcheck_tables(score.to_dict(), failures):
             Console().print(table)
+
+def _show_qa(results, as_json: bool, settings_hash: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from medcite.cli import emit_json
+
+    summaries = [r.summary() for r in results]
+    if as_json:
+        emit_json({"settings_hash": settings_hash, "splits": summaries, "items": {r.split: r.items for r in results}})
+        return
+    table = Table(title=f"{summaries[0]['dataset']} — answers, settings {settings_hash}")
+    for col in ("split", "questions", "intent acc.", "answered", "abstained", "content words", "MiniLM", "answer words", "p50 s", "p95 s"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+
+    def fmt(v, digits=3):
+        return "—" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+
+    for s in summaries:
+        table.add_row(s["split"], str(s["questions"]), fmt(s["intent"]["accuracy"]), str(s["answered"]), str(s["abstained"]),
+                      fmt(s["recall_proxy"]["content_words"]), fmt(s["recall_proxy"]["minilm"]), fmt(s["answer_words"], 0),
+                      fmt(s["latency"]["p50"]), fmt(s["latency"]["p95"]))
+    Console(highlight=False).print(table)
+
+
+def register_qa(eval_group) -> None:
+    """Attach `eval qa` to the eval group."""
+    from medcite.cli import INDEX_OPTION, JSON_OPTION
+
+    @eval_group.command(name="qa")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @INDEX_OPTION
+    @JSON_OPTION
+    @click.option("--split", type=click.Choice(["dev", "eval", "all"]), default="all", show_default=True,
+                  help="K-QA: eval = lines whose index is a multiple of 8, dev = the rest (MedicationQA: even / odd).")
+    @click.option("--limit", type=int, default=None, help="At most this many questions per split.")
+    @click.option("--intent-only", is_flag=True, help="Only measure intent accuracy (no answers composed).")
+    @click.option("--no-similarity", is_flag=True, help="Skip the MiniLM similarity (no model loaded).")
+    @MODE_OPTION
+    @SILENT_OPTION
+    def qa(file, index_path, as_json, split, limit, intent_only, no_similarity, mode, silent):
+        """Answer the questions of a K-QA or MedicationQA FILE and measure intent, abstention, recall."""
+        from tqdm import tqdm
+
+        from medcite.cli import open_index
+        from medcite.eval.qa import evaluate_qa
+        from medcite.settings import load_settings
+
+        settings = load_settings(index_path=index_path, retrieval_mode=mode)
+        store = open_index(index_path)
+        bar = tqdm(desc="questions", disable=silent, file=sys.stderr, dynamic_ncols=True, leave=False)
+        try:
+            results = evaluate_qa(store, file, settings, split=split, limit=limit, intent_only=intent_only,
+                                  with_similarity=not no_similarity, progress=bar.update)
+        finally:
+            bar.close()
+            store.close()
+        _show_qa(results, as_json, settings.hash())

@@ -1,9 +1,12 @@
-"""`ask`: answer a clinical case or question in three cited tiers, with a label check per drug.
+"""`ask`: answer a clinical question or case in three cited tiers; check a proposed regimen against
+its FDA label.
 
-Pipeline (no LLM): case facts (`analyze.facts`) -> label concordance per drug
-(`analyze.concordance`) -> retrieval per tier with queries built from the facts (label retrieval
-restricted to the labels of the case's drugs) -> extractive composition (a short bottom line, the
-guideline / label / research tiers, monitoring and adverse reactions, references) -> verification
+Pipeline (no LLM): case facts (`analyze.facts`) -> question understanding: subjects and intent
+(`analyze.question`) -> the label check, only when the text proposes a regimen or asks whether a
+drug is indicated (`analyze.concordance`) -> evidence per tier for the intent: the drug's label
+sections first, then guidelines and research (`compose.gather`) -> extractive composition (the
+bottom line that answers the intent or says what the index lacks, the guideline / label /
+research tiers, monitoring and adverse reactions) -> verification, word by word
 (`verify.verify`) -> citation numbers in reading order.
 
 Patient text is never logged here.
@@ -18,16 +21,24 @@ from typing import Any
 from medcite.analyze.concordance import DrugCheck, check_case
 from medcite.analyze.effects import effects_in_sentence
 from medcite.analyze.evidence import UNKNOWN_RANK, evidence_level, ngc_grade
-from medcite.analyze.facts import case_resources, extract_facts
-from medcite.analyze.label_text import quote
-from medcite.analyze.label_text import terms as _terms
+from medcite.analyze.facts import extract_facts
+from medcite.analyze.label_text import quote as label_quote
+from medcite.analyze.label_text import terms as label_terms
+from medcite.analyze.question import corpus_aliases, label_classes, understand
+from medcite.analyze.resources import CaseResources
+from medcite.analyze.resources import case_resources as resources_of
+from medcite.compose.bottom import Pools, abstention, case_bottom, differs_from_case, no_label_notes, question_bottom
 from medcite.compose.citations import CitationRegistry, renumber
 from medcite.compose.extract import Candidate, candidates, choose
-from medcite.compose.label_tier import bottom_line_sentence, check_sentences, monitoring_sentences
+from medcite.compose.gather import Evidence, gather
+from medcite.compose.intents import ADVERSE, label_sections
+from medcite.compose.label_tier import check_sentences, monitoring_sentences
 from medcite.compose.queries import CaseQuery, build_queries
+from medcite.compose.templates import INTENT_WORDS, TIER_WORDS, render
 from medcite.records import (
     Answer,
     AnswerSection,
+    AnswerStatus,
     CaseFacts,
     ConditionMention,
     Dose,
@@ -37,12 +48,15 @@ from medcite.records import (
     Frequency,
     Genotype,
     Hit,
+    Intent,
     PatientFacts,
     Qualifier,
     Route,
     Sentence,
+    SentenceKind,
+    SubjectKind,
+    Understanding,
 )
-from medcite.retrieve.search import search_passages
 from medcite.settings import Settings
 from medcite.verify.verify import verify_sections
 
@@ -53,9 +67,9 @@ HEADINGS = {
     "monitoring": "Monitoring and Adverse Reactions",
 }
 MAX_EFFECTS = 6
-# Clinical Studies, Warnings and Precautions, Adverse Reactions, Use in Specific Populations
-_INNER_HEADING = re.compile(r".\b\d{1,2}\.\d{1,2}\s+[A-Z][a-z]+")
-_LABEL_EXTRACT_CODES = {"34092-7", "43685-7", "34084-4", "43684-0"}
+LABEL_QUOTES = 4
+_MOST_COMMON = re.compile(r"\bmost\s+common\b", re.IGNORECASE)
+_SECTION_HEAD = re.compile(r"^\d{1,2}\s+(?:[A-Z]{2,}[\s&/,]+)+(?=[A-Z])")
 
 
 
@@ -107,20 +121,9 @@ def facts_from_data(data: CaseFacts | dict, question: str, read: CaseFacts | Non
     return _build(CaseFacts, merged)
 
 
-# ---------------------------------------------------------------- tiers
 
 
-def _sentences(chosen: list[Candidate], registry: CitationRegistry) -> list[Sentence]:
-    return [Sentence(c.text, registry.cite([c.hit.passage_id])) for c in chosen]
-
-
-def _in_findings_section(c: Candidate) -> bool:
-    return (c.hit.section or "").upper().startswith(("RESULT", "CONCLUSION", "FINDING"))
-
-
-def _is_finding(c: Candidate) -> bool:
-    """Return True when a research sentence states a finding: from results / conclusions, or with an effect size."""
-    return _in_findings_section(c) or bool(effects_in_sentence(c.text))
+# ---------------------------------------------------------------- evidence ranking
 
 
 def _rank_research(store, hits: list[Hit]) -> tuple[list[Hit], dict[str, str]]:
@@ -153,6 +156,25 @@ def _guideline_evidence(store, hits: list[Hit]) -> dict[str, str]:
     return out
 
 
+def _research_candidates(store, ev: Evidence, cq: CaseQuery, res: CaseResources, k: int) -> tuple[list[Candidate], dict[str, str]]:
+    """Return the research candidates, best evidence first, and doc id -> evidence level."""
+    hits = [h for h in ev.research if cq.relevant(set(label_terms(h.title + " " + h.text)))]
+    ranked, levels = _rank_research(store, hits)
+    cands = candidates(ranked[:k], cq, res.verbs, boilerplate=res.boilerplate)
+    for c in cands:
+        # results and conclusions state findings; background sentences restate the problem
+        if (c.hit.section or "").upper().startswith(("RESULT", "CONCLUSION", "FINDING")):
+            c.score += 1.5
+        if effects_in_sentence(c.text):
+            c.score += 1.0
+    rank_of: dict[str, int] = {}
+    for i, h in enumerate(ranked):
+        rank_of.setdefault(h.doc_id, i)
+    # a better-evidenced abstract comes first; within it, its best sentence
+    cands.sort(key=lambda c: (rank_of.get(c.hit.doc_id, 99), -c.score))
+    return cands, levels
+
+
 def _effects(cands: list[Candidate], registry: CitationRegistry, limit: int) -> list[dict]:
     out: list[dict] = []
     seen: set[str] = set()
@@ -171,118 +193,177 @@ def _effects(cands: list[Candidate], registry: CitationRegistry, limit: int) -> 
     return out
 
 
-def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts | dict | None = None) -> Answer:
-    """Return the cited, verified Answer to a clinical case or question (see module docstring)."""
-    settings = settings or Settings()
-    lexicon, abbreviations = case_resources(store)
-    case = extract_facts(question, lexicon, abbreviations)
-    if facts is not None:
-        case = facts_from_data(facts, question, read=case)
-    registry = CitationRegistry(store)
+# ---------------------------------------------------------------- tiers
 
-    checks: list[DrugCheck] = check_case(store, case, registry.cite, lexicon)
-    store.ensure_search_ready()
-    cq: CaseQuery = build_queries(question, case, store.lexical.doc_freq)
 
-    guideline_hits = search_passages(store, cq.queries["guideline"], k=settings.k_guideline, tier="guideline", settings=settings)
-    research_hits = search_passages(store, cq.queries["research"], k=settings.k_research * 2, tier="research", settings=settings)
-    label_ids = [dc.label.doc_id for dc in checks if dc.label is not None]
-    label_hits = (search_passages(store, cq.queries["label"], k=settings.k_label, tier="label", doc_ids=label_ids, settings=settings)
-                  if label_ids else [])
-    registry.add_hits(guideline_hits + research_hits + label_hits)
-    limit = settings.max_sentences_per_tier
+def _sentences(chosen: list[Candidate], registry: CitationRegistry) -> list[Sentence]:
+    return [Sentence(c.text, registry.cite([c.hit.passage_id]), context=c.context) for c in chosen]
 
-    # ---- guidelines
-    g_cands = candidates(guideline_hits, cq)
-    g_chosen = choose(g_cands, limit)
-    guideline = AnswerSection("guideline", HEADINGS["guideline"], _sentences(g_chosen, registry))
-    if not guideline.sentences:
-        guideline.note = "No guideline passage in the index addresses this case."
 
-    # ---- label
+def _first_answering(cands: list[Candidate], cq: CaseQuery, topic_only: bool) -> list[Candidate]:
+    """Return the candidates that answer first, then (unless the question's topic is only a rare
+    word of it) those that are only about a subject."""
+    answering = [c for c in cands if cq.answers(set(c.words))]
+    if topic_only:
+        return answering
+    return answering + [c for c in cands if c not in answering]
+
+
+def _by_section(cands: list[Candidate], codes: tuple[str, ...]) -> list[Candidate]:
+    """Return the candidates with the best of each section first, sections in the intent's order
+    (so a "what is it" answer reads the Description, then the Indications, then the Boxed Warning)."""
+    firsts: list[Candidate] = []
+    for code in codes:
+        in_section = [c for c in cands if c.hit.section_code == code]
+        # the adverse reactions a label calls most common, with their rates, say most
+        best = next((c for c in in_section if code == ADVERSE and _MOST_COMMON.search(c.text)), None)
+        best = best or next(iter(in_section), None)
+        if best is not None:
+            firsts.append(best)
+    return firsts + [c for c in cands if c not in firsts]
+
+
+def _label_section(u: Understanding, checks: list[DrugCheck], ev: Evidence, cq: CaseQuery, res: CaseResources,
+                   registry: CitationRegistry) -> tuple[AnswerSection, list[Candidate]]:
     label = AnswerSection("label", HEADINGS["label"])
-    notes = []
+    notes: list[str] = []
     for dc in checks:
         label.sentences += check_sentences(dc.check)
         if dc.check.label is None:
-            notes.append(dc.check.note)
-    quoted = {s.text for s in label.sentences}
-    # Indications and dosage are in the label check; pharmacology and packaging do not answer a case.
-    useful = [h for h in label_hits if h.section_code in _LABEL_EXTRACT_CODES]
-    # these passages are already restricted to the case's own labels: no drug-name test needed
-    l_cands = candidates(useful, cq, require_core=False)
-    for c in l_cands:
-        c.text = quote(c.text)
-    # a sentence with a subsection heading run into it ("... NETTER-1 14.2 Somatostatin ...") is
-    # flattened layout, not prose
-    l_cands = [c for c in l_cands if len(c.text) >= 40 and not _INNER_HEADING.search(c.text)]
-    l_chosen = choose(l_cands, 2, exclude=quoted)
-    label.sentences += _sentences(l_chosen, registry)
+            notes.append(dc.check.note or "")
+    drugs = u.of_kind(SubjectKind.DRUG)
     if not checks:
-        notes.append("The case names no drug to check against an FDA label.")
-    label.note = " ".join(notes) or (None if label.sentences else "No FDA label passage addresses this case.")
+        notes += [render("no_label_held", drug=s.name).text for s in drugs if s.name not in ev.label_generics]
+    # these passages are the question's own labels: no drug-name test needed
+    cands = candidates(ev.label, cq, res.verbs, require_core=False, boilerplate=res.boilerplate)
+    for c in cands:
+        # a section number and heading run into the sentence ("11 DESCRIPTION Lexapro contains ...")
+        c.text = _SECTION_HEAD.sub("", label_quote(c.text))
+    cands = [c for c in cands if len(c.text) >= 30]
+    cands = _first_answering(cands, cq, topic_only=False)
+    quoted = {s.text for s in label.sentences}
+    label.sentences += _sentences(choose(_by_section(cands, label_sections(u.intent)), LABEL_QUOTES, per_doc=LABEL_QUOTES,
+                                         exclude=quoted), registry)
+    if not drugs and not u.of_kind(SubjectKind.DRUG_CLASS) and not checks:
+        notes.append(render("no_drug").text)
+    label.note = " ".join(n for n in notes if n) or (
+        None if label.sentences else render("tier_absent", tier=TIER_WORDS["label"], intent=INTENT_WORDS[u.intent]).text)
+    return label, cands
 
-    # ---- research, best evidence first
-    # only abstracts about the case's drug or condition compete on evidence level
-    research_hits = [h for h in research_hits if cq.relevant(set(_terms(h.title + " " + h.text)))]
-    ranked, levels = _rank_research(store, research_hits)
-    r_cands = candidates(ranked[: settings.k_research], cq)
-    for c in r_cands:
-        # results and conclusions state findings; background sentences restate the problem
-        if _in_findings_section(c):
-            c.score += 1.5
-        if effects_in_sentence(c.text):
-            c.score += 1.0
-    # a better-evidenced abstract comes first; within it, its best sentence
-    rank_of = {}
-    for i, h in enumerate(ranked):
-        rank_of.setdefault(h.doc_id, i)
-    r_cands.sort(key=lambda c: (rank_of.get(c.hit.doc_id, 99), -c.score))
-    r_chosen = choose(r_cands, limit, per_doc=1)
-    research = AnswerSection("research", HEADINGS["research"], _sentences(r_chosen, registry))
-    if not research.sentences:
-        research.note = "No research abstract in the index addresses this case."
 
-    # ---- monitoring / adverse reactions (labels first, then guideline sentences about follow-up)
+def _monitoring(checks: list[DrugCheck], ev: Evidence, g_cands: list[Candidate], cq: CaseQuery, res: CaseResources,
+                registry: CitationRegistry, exclude: set[str]) -> AnswerSection:
+    """Return the label's most common adverse reactions and monitoring instructions, then
+    guideline sentences on monitoring and follow-up about the case."""
     monitoring = AnswerSection("monitoring", HEADINGS["monitoring"])
     for dc in checks:
-        monitoring.sentences += monitoring_sentences(dc, registry.cite)
-    follow = [c for c in g_cands if any(w in c.text.lower() for w in ("monitor", "follow-up", "surveillance"))]
-    monitoring.sentences += _sentences(choose(follow, 2, exclude={s.text for s in guideline.sentences}), registry)
+        monitoring.sentences += monitoring_sentences(dc, registry.cite_read)
+    more = candidates(ev.monitoring, cq, res.verbs, boilerplate=res.boilerplate) + g_cands
+    follow = [c for c in more if any(w in c.text.lower() for w in ("monitor", "follow-up", "surveillance"))]
+    monitoring.sentences += _sentences(choose(follow, 2, exclude=exclude), registry)
+    return monitoring
 
-    # ---- bottom line: each drug's verdict, the best guideline and research sentence
-    bottom = [bottom_line_sentence(dc.check) for dc in checks]
-    if guideline.sentences:
-        # the guideline sentence that names a drug of the case says most about this regimen
-        drug_words = set(_terms(" ".join(dc.check.drug for dc in checks)))
-        first = next((s for s in guideline.sentences if drug_words & set(_terms(s.text))), guideline.sentences[0])
-        bottom.append(Sentence(first.text, list(first.citations)))
-    # the research line of the bottom line states a finding (a results / conclusions sentence or one
-    # with an effect size), never an abstract's background
-    finding = next((s for s, c in zip(research.sentences, r_chosen) if _is_finding(c)), None)
-    if finding is not None:
-        bottom.append(Sentence(finding.text, list(finding.citations)))
 
-    effects = _effects(g_chosen + r_chosen + r_cands + g_cands, registry, MAX_EFFECTS)
-    sections = [s for s in (guideline, label, research, monitoring) if s.sentences or s.note]
+# ---------------------------------------------------------------- the answer
+
+
+def _aliases(u: Understanding, facts: CaseFacts, ev: Evidence, res: CaseResources) -> list[str]:
+    """Return the other names of the question's drugs: the classes their labels and the retrieved
+    passages give them ("lanreotide, a long-acting somatostatin analogue")."""
+    texts = [h.text for h in ev.guideline + ev.monitoring]
+    out: list[str] = []
+    for s in u.of_kind(SubjectKind.DRUG):
+        out += label_classes(res.classes, s.name) + corpus_aliases(s.name, texts)
+    for s in u.of_kind(SubjectKind.DRUG_CLASS):
+        out += s.generics[:8]
+    return list(dict.fromkeys(out))
+
+
+def _tiers(store, u: Understanding, facts: CaseFacts, checks: list[DrugCheck], ev: Evidence, cq: CaseQuery,
+           res: CaseResources, registry: CitationRegistry, settings: Settings) -> tuple[list[AnswerSection], Pools, dict]:
+    """Return the answer's sections, the candidate pools the bottom line is chosen from, and the
+    research evidence levels."""
+    topic_only = not u.subjects
+    limit = settings.max_sentences_per_tier
+    # a source that gives the case's drug at another interval is never quoted as support
+    g_all = candidates(ev.guideline, cq, res.verbs, boilerplate=res.boilerplate)
+    g_cands = [c for c in g_all if not differs_from_case(c, facts, cq)]
+    guideline = AnswerSection("guideline", HEADINGS["guideline"],
+                              _sentences(choose(_first_answering(g_cands, cq, topic_only), limit), registry))
+    label, l_cands = _label_section(u, checks, ev, cq, res, registry)
+    r_cands, levels = _research_candidates(store, ev, cq, res, settings.k_research)
+    r_pool = _first_answering(r_cands, cq, topic_only)
+    research = AnswerSection("research", HEADINGS["research"], _sentences(choose(r_pool, limit, per_doc=1), registry))
+    for sec in (guideline, research):
+        if not sec.sentences:
+            sec.note = render("tier_absent", tier=TIER_WORDS[sec.tier], intent=INTENT_WORDS[u.intent]).text
+    sections = [guideline, label, research]
+    if u.intent == Intent.CASE_REGIMEN:
+        sections.append(_monitoring(checks, ev, g_cands, cq, res, registry, {s.text for s in guideline.sentences}))
+    pools = Pools(cq, u, facts, g_all, l_cands, r_cands, checks, ev.label_generics, res.verbs)
+    return [s for s in sections if s.sentences or s.note], pools, levels
+
+
+def _bottom_line(pools: Pools, registry: CitationRegistry) -> tuple[list[Sentence], AnswerStatus, str | None]:
+    """Return the bottom line, whether it answers, and what the index lacks when it does not."""
+    if pools.u.intent == Intent.CASE_REGIMEN:
+        bottom = case_bottom(pools, registry)
+    else:
+        bottom = question_bottom(pools, registry)
+    if any(s.kind != SentenceKind.NOTE for s in bottom):
+        return bottom, AnswerStatus.ANSWERED, None
+    # nothing answers: say what the index lacks (the drug's label too)
+    note = abstention(pools)
+    return no_label_notes(pools) + bottom + [note], AnswerStatus.ABSTAINED, note.text
+
+
+def _case_text(question: str, facts: CaseFacts, u: Understanding) -> str:
+    """Return what template and note sentences may state besides their sources: the case text and
+    the names its facts resolved (generics, classes, conditions)."""
+    return " ".join([question] + [d.generic for d in facts.drugs] + [s.name for s in u.subjects])
+
+
+def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts | dict | None = None) -> Answer:
+    """Return the cited, verified Answer to a clinical question or case (see module docstring)."""
+    settings = settings or Settings()
+    res = resources_of(store)
+    case = extract_facts(question, res.lexicon, res.abbreviations)
+    if facts is not None:
+        case = facts_from_data(facts, question, read=case)
+    u = understand(case, res.classes, res.abbreviations)
+    registry = CitationRegistry(store)
+    checks: list[DrugCheck] = check_case(store, case, registry.cite_read, res.lexicon) if u.check_label else []
+    store.ensure_search_ready()
+    passages = store.lexical.num_docs()
+    cq = build_queries(question, case, store.lexical.doc_freq, u, passages=passages)
+    ev = gather(store, cq, u, case, checks, settings, registry)
+    cq = build_queries(question, case, store.lexical.doc_freq, u, _aliases(u, case, ev, res), passages)
+    sections, pools, levels = _tiers(store, u, case, checks, ev, cq, res, registry, settings)
+    bottom, status, lacking = _bottom_line(pools, registry)
+    effects = _effects(pools.guideline[:8] + pools.research, registry, MAX_EFFECTS)
     answer = Answer(
         question=question, facts=case.to_dict(), label_checks=[dc.check for dc in checks], sections=sections,
         references=[], verification={}, corpus_version=store.corpus_version(), settings_hash=settings.hash(),
-        bottom_line=bottom, effect_sizes=effects,
+        bottom_line=bottom, effect_sizes=effects, understanding=u, status=status, abstention=lacking,
     )
     answer.references = registry.references()
-    # numbers the case itself states (its text, its drugs' names: "lutetium Lu 177") may appear in
-    # template and note sentences
-    case_text = " ".join([question] + [d.generic for d in case.drugs])
-    answer.verification = verify_sections(answer.sections, answer.references, registry.retrieved_texts(), case_text,
-                                          extra=[answer.bottom_line])
+    answer.verification = verify_sections(answer.sections, answer.references, registry.retrieved_texts(),
+                                          _case_text(question, case, u), extra=[answer.bottom_line], verbs=res.verbs)
+    _settle_status(answer, pools)
     _verify_effects(answer, registry)
     renumber(answer)
-    evidence = {**levels}
-    g_evidence = _guideline_evidence(store, guideline_hits)
+    g_evidence = _guideline_evidence(store, ev.guideline + ev.monitoring)
     for ref in answer.references:
-        ref.evidence = g_evidence.get(ref.passage_id) or evidence.get(ref.doc_id)
+        ref.evidence = g_evidence.get(ref.passage_id) or levels.get(ref.doc_id)
     return answer
+
+
+def _settle_status(answer: Answer, pools: Pools) -> None:
+    """Abstain when verification left the bottom line without a claim."""
+    if answer.status == AnswerStatus.ANSWERED and not any(s.kind != SentenceKind.NOTE for s in answer.bottom_line):
+        note = abstention(pools)
+        answer.bottom_line[:] = no_label_notes(pools) + answer.bottom_line + [note]
+        answer.status, answer.abstention = AnswerStatus.ABSTAINED, note.text
 
 
 def _verify_effects(answer: Answer, registry: CitationRegistry) -> None:

@@ -14,7 +14,11 @@ from medcite.records import Answer, Citation, Hit, LabelCheck
 
 
 class CitationRegistry:
-    """Passage id -> citation number, plus the retrieved passages' text for verification."""
+    """Passage id -> citation number, plus the returned passages' text for verification.
+
+    A passage may be cited only once retrieval returned it (`add_hits`) or the label check read it
+    (`cite_read`, the `cite` the label check is given): `cite` never pulls a passage from the store,
+    so "cites a retrieved passage" is a test a sentence can fail."""
 
     def __init__(self, store):
         self.store = store
@@ -22,22 +26,23 @@ class CitationRegistry:
         self._hits: dict[str, Hit] = {}
 
     def add_hits(self, hits: Iterable[Hit]) -> None:
-        """Record passages as retrieved (they may be cited)."""
+        """Record passages as returned by retrieval (they may be cited)."""
         for h in hits:
             self._hits.setdefault(h.passage_id, h)
 
-    def _ensure(self, passage_ids: list[str]) -> None:
-        missing = [p for p in passage_ids if p not in self._hits]
+    def cite_read(self, passage_ids: Iterable[str]) -> list[int]:
+        """Return the citation numbers of passages the label check read (recorded as returned by it)."""
+        ids = list(dict.fromkeys(passage_ids))
+        missing = [p for p in ids if p not in self._hits]
         if missing:
             self.add_hits(self.store.get_hits(missing))
+        return self.cite(ids)
 
     def cite(self, passage_ids: Iterable[str]) -> list[int]:
-        """Return the citation numbers of `passage_ids` (retrieving unknown ones from the store;
-        an id the store does not hold gets no number)."""
-        ids = list(dict.fromkeys(passage_ids))
-        self._ensure(ids)
+        """Return the citation numbers of `passage_ids`; a passage that was not returned by
+        retrieval or the label check gets no number."""
         out: list[int] = []
-        for pid in ids:
+        for pid in dict.fromkeys(passage_ids):
             if pid not in self._hits:
                 continue
             if pid not in self._numbers:

@@ -10,39 +10,8 @@ import re
 
 from medcite.analyze.concordance import DrugCheck
 from medcite.analyze.label_text import ADVERSE, WARNINGS_PRECAUTIONS, full_text_start, quote, sentences_of
+from medcite.compose.templates import ALERT_WORDS, CATEGORY_WORDS, STATUS_WORDS, render
 from medcite.records import AlertKind, IndicationStatus, LabelCheck, RegimenStatus, ReviewCategory, Sentence
-
-_STATUS_WORDS = {
-    IndicationStatus.ON_LABEL: "on label",
-    IndicationStatus.OFF_LABEL: "off label (not among the label's indications)",
-    IndicationStatus.NOT_INDICATED: "not indicated (the label excludes this use)",
-    IndicationStatus.UNCLEAR: "indication not decided",
-    IndicationStatus.NO_LABEL: "no label held",
-    RegimenStatus.MATCHES: "matches the label",
-    RegimenStatus.MISMATCH: "differs from the label",
-    RegimenStatus.NOT_STATED: "could not be checked",
-}
-_ALERT_WORDS = {
-    AlertKind.BOXED_WARNING: "Boxed warning",
-    AlertKind.CONTRAINDICATION: "Contraindication",
-    AlertKind.WARNING: "Warning",
-    AlertKind.INTERACTION: "Drug interaction",
-    AlertKind.DOSAGE: "Dose adjustment",
-    AlertKind.POPULATION: "Special population",
-}
-_CATEGORY_WORDS = {
-    ReviewCategory.CONTRAINDICATED: "CONTRAINDICATED for this patient",
-    ReviewCategory.NOT_INDICATED: "not indicated",
-    ReviewCategory.OFF_LABEL: "off-label",
-    ReviewCategory.DOSE_MISMATCH: "the order differs from the label",
-    ReviewCategory.UNCLEAR: "not fully checked",
-    ReviewCategory.ON_LABEL: "the order matches the label",
-}
-
-
-def _t(text: str, citations: list[int]) -> Sentence:
-    return Sentence(text=text, citations=list(citations), kind="template")
-
 
 def check_sentences(check: LabelCheck) -> list[Sentence]:
     """Return the template sentences of one drug's label check (none when no label is held:
@@ -50,66 +19,51 @@ def check_sentences(check: LabelCheck) -> list[Sentence]:
     if check.label is None:
         return []
     out: list[Sentence] = []
-    drug = check.drug
-    title = check.label.get("title") or ""
-    ind = check.indication
-    if ind.status == IndicationStatus.ON_LABEL:
-        out.append(_t(f"{title}: {drug} is on label for this case; the label states: “{ind.text}”", ind.citations))
-    elif ind.status == IndicationStatus.NOT_INDICATED:
-        out.append(_t(f"{title}: {drug} is not indicated for this case; the label states: “{ind.text}”", ind.citations))
-    elif ind.status == IndicationStatus.OFF_LABEL:
-        out.append(_t(f"{title}: this use of {drug} is not among the label's indications ({check.note}); the label states: “{ind.text}”",
-                      ind.citations))
-    elif ind.citations:
-        out.append(_t(f"{title}: whether {drug} is indicated here is unclear ({check.note}); the label states: “{ind.text}”",
-                      ind.citations))
+    drug, title, ind = check.drug, check.label.get("title") or "", check.indication
+    if ind.citations and ind.text and ind.status != IndicationStatus.NO_LABEL:
+        out.append(render("indication", ind.citations, title=title, drug=drug, status=STATUS_WORDS[ind.status],
+                          label_text=ind.text))
     for key in ("dose", "frequency", "route"):
         v = getattr(check, key)
-        if v.status == RegimenStatus.NOT_PRESCRIBED and key == "dose" and ind.status == IndicationStatus.ON_LABEL and v.citations and v.labeled:
-            out.append(_t(f"No dose is given in the case; the label's dose for this indication: “{v.labeled}”", v.citations))
+        if not v.citations or not v.labeled:
             continue
-        if v.status == RegimenStatus.NOT_PRESCRIBED or not v.citations:
-            continue
-        if v.status == RegimenStatus.MATCHES:
-            if key == "dose":
-                out.append(_t(f"Prescribed dose {v.prescribed} {_STATUS_WORDS[v.status]}: “{v.labeled}”", v.citations))
-            else:
-                out.append(_t(f"Prescribed {key} ({v.prescribed}) {_STATUS_WORDS[v.status]}.", v.citations))
-        elif v.status == RegimenStatus.MISMATCH:
-            if key == "dose":
-                out.append(_t(f"Prescribed dose {v.prescribed} {_STATUS_WORDS[v.status]}, which states: “{v.labeled}”", v.citations))
-            else:
-                out.append(_t(f"Prescribed {key} ({v.prescribed}) {_STATUS_WORDS[v.status]} ({v.labeled}).", v.citations))
-        elif v.status == RegimenStatus.NOT_STATED and key == "dose" and v.labeled:
-            out.append(_t(f"The prescribed dose ({v.prescribed}) cannot be compared: {v.detail}; the label states: “{v.labeled}”", v.citations))
+        if v.status == RegimenStatus.NOT_PRESCRIBED and key == "dose" and ind.status == IndicationStatus.ON_LABEL:
+            out.append(render("label_dose", v.citations, labeled=v.labeled))
+        elif v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH) and key == "dose" and v.prescribed:
+            out.append(render("dose", v.citations, prescribed=v.prescribed, status=STATUS_WORDS[v.status], labeled=v.labeled))
+        elif v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH) and v.prescribed:
+            out.append(render("regimen", v.citations, field=key, prescribed=v.prescribed, status=STATUS_WORDS[v.status],
+                              labeled=v.labeled))
     for a in check.alerts:
-        out.append(_t(f"{_ALERT_WORDS.get(a.kind, a.kind)} ({a.trigger}): “{a.text}”", a.citations))
+        out.append(render("alert", a.citations, kind=ALERT_WORDS.get(a.kind, a.kind), trigger=a.trigger, alert_text=a.text))
     return out
 
 
-def bottom_line_sentence(check: LabelCheck) -> Sentence:
-    """Return the one-line verdict of a drug for the bottom line (a note when no label is held)."""
+def bottom_line_sentences(check: LabelCheck) -> list[Sentence]:
+    """Return the verdict of a drug for the bottom line (a note when no label is held), and the
+    kinds of alerts the case triggers."""
     if check.label is None:
-        return Sentence(text=f"No FDA label for {check.drug} is held in the index, so its regimen was not checked against a label.",
-                        kind="note")
+        return [render("no_label", drug=check.drug)]
     category = check.category()
-    parts = [f"{check.drug}: {_CATEGORY_WORDS[category]} ({check.label.get('title')})"]
     cites = list(check.indication.citations)
+    for v in check.regimen().values():
+        if v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH):
+            cites += v.citations
+    out = []
     if category == ReviewCategory.CONTRAINDICATED:
         a = next(a for a in check.alerts if a.kind == AlertKind.CONTRAINDICATION)
-        parts.append(f"contraindication triggered by {a.trigger}")
-        cites += a.citations
-    parts.append(f"indication {_STATUS_WORDS.get(check.indication.status, check.indication.status)}")
+        out.append(render("contraindicated", a.citations, drug=check.drug, trigger=a.trigger, alert_text=a.text))
+    out.append(render("verdict", list(dict.fromkeys(cites)), drug=check.drug, category=CATEGORY_WORDS[category],
+                      status=STATUS_WORDS[check.indication.status], title=check.label.get("title") or "",
+                      dose=STATUS_WORDS[check.dose.status], frequency=STATUS_WORDS[check.frequency.status],
+                      route=STATUS_WORDS[check.route.status]))
     for key, v in check.regimen().items():
-        if v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH):
-            parts.append(f"{key} {_STATUS_WORDS[v.status]}")
-            cites += v.citations
-    parts += [f"could not check {u}" for u in check.undecided() if not u.startswith("indication")]
+        if v.status == RegimenStatus.NOT_STATED and v.detail:
+            out.append(render("undecided", list(check.indication.citations), drug=check.drug, field=key, reason=v.detail))
     if check.alerts:
-        kinds = sorted({_ALERT_WORDS.get(a.kind, a.kind).lower() for a in check.alerts})
-        parts.append("alerts: " + ", ".join(kinds))
-        cites += [n for a in check.alerts for n in a.citations]
-    return _t("; ".join(parts) + ".", list(dict.fromkeys(cites)))
+        kinds = ", ".join(sorted({ALERT_WORDS.get(a.kind, a.kind).lower() for a in check.alerts}))
+        out.append(render("alerts", list(dict.fromkeys(n for a in check.alerts for n in a.citations)), drug=check.drug, kinds=kinds))
+    return out
 
 
 _MOST_COMMON = re.compile(r"(?:the\s+)?most\s+common\b", re.IGNORECASE)

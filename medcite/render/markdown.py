@@ -6,6 +6,7 @@ Sentences are printed as the answer holds them, each followed by its citation nu
 
 from __future__ import annotations
 
+from medcite.compose.templates import INTENT_WORDS
 from medcite.records import Answer, IndicationStatus, LabelCheck, RegimenStatus, Sentence
 
 _STATUS = {
@@ -21,6 +22,11 @@ def _cites(numbers: list[int]) -> str:
 
 
 def _sentence(s: Sentence) -> str:
+    """A list item is shown under its lead-in ("... including: Somatostatin analogues.") or heading."""
+    if s.context and s.context.rstrip().endswith(":"):
+        return f"- {s.context} {s.text}{_cites(s.citations)}"
+    if s.context:
+        return f"- **{s.context}** — {s.text}{_cites(s.citations)}"
     return f"- {s.text}{_cites(s.citations)}"
 
 
@@ -83,4 +89,8 @@ def render_markdown(answer: Answer) -> str:
     v = answer.verification
     out += ["", f"_Verified: {v.get('sentences', 0)} sentences kept, {v.get('dropped', 0)} dropped; "
                 f"corpus version {answer.corpus_version}, settings {answer.settings_hash}._"]
+    u = answer.understanding
+    if u is not None:
+        about = ", ".join(f"{s.name} ({s.kind.replace('_', ' ')})" for s in u.subjects) or "no subject recognised"
+        out.append(f"_Read as: {INTENT_WORDS.get(u.intent, u.intent)} — {about}; {answer.status}._")
     return "\n".join(out) + "\n"

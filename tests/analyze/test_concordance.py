@@ -24,7 +24,7 @@ def run(store, case):
     lexicon, abbreviations = case_resources(store)
     facts = extract_facts(case, lexicon, abbreviations)
     registry = CitationRegistry(store)
-    checks = check_case(store, facts, registry.cite, lexicon)
+    checks = check_case(store, facts, registry.cite_read, lexicon)
     refs = {c.n: c for c in registry.references()}
     return {dc.check.drug: dc.check for dc in checks}, refs
 

@@ -164,3 +164,61 @@ def test_bottom_line_research_is_a_finding_not_background(seed_answer):
                   if all(not refs[n].section.upper().startswith(("RESULT", "CONCLUSION", "FINDING")) for n in s.citations)
                   and not effects_in_sentence(s.text)]
     assert background and not set(background) & {s.text for s in answer.bottom_line}
+
+
+# ---------------------------------------------------------------- answers that answer the question
+
+
+def _frequencies(text):
+    from medcite.analyze.regimen import find_frequencies
+
+    return [f.interval_days for f in find_frequencies(text) if f.interval_days]
+
+
+def test_seed_bottom_line_states_the_guideline_regimen_at_the_case_interval(seed_answer):
+    answer, texts = seed_answer
+    refs = {r.n: r for r in answer.references}
+    assert answer.understanding.intent == "case_regimen" and answer.status == "answered"
+    assert answer.bottom_line[0].text.startswith("No FDA label for lanreotide is held in the index")
+    extracts = [s for s in answer.bottom_line if s.kind == "extract"]
+    # the NGC 10883 list item "Lanreotide dosing for tumour control: 120 mg SC injection every 28 days"
+    regimen = [s for s in extracts if "every 28 days" in s.text and refs[s.citations[0]].doc_id == "ngc:10883"]
+    assert regimen and "Lanreotide" in regimen[0].text
+    # a guideline sentence on lanreotide and NETs supports it
+    assert any(refs[s.citations[0]].tier == "guideline" and "lanreotide" in s.text.lower() and "neuroendocrine" in s.text.lower()
+               for s in extracts)
+    # nothing quoted (bottom line or guideline tier) gives lanreotide another interval than the case's 4 weeks
+    quoted = extracts + [s for s in answer.sections[0].sentences]
+    for s in quoted:
+        if "lanreotide" in s.text.lower():
+            assert all(abs(d - 28) <= 1 for d in _frequencies(s.text)), s.text
+    # a source that differs is said to differ, and cited
+    differs = [s for s in answer.bottom_line if s.template == "interval_differs"]
+    assert all(s.citations and "differs from the case's every 4 weeks" in s.text for s in differs)
+
+
+def test_abstains_and_says_what_the_index_lacks(corpus_store):
+    # issue 11: "Can I take Dramamine with my nausea prescription?" got a bottom line on emergency contraception
+    answer = ask(corpus_store, "Can I take Dramamine with my nausea prescription?", settings=BM25)
+    assert answer.status == "abstained" and answer.to_dict()["status"] == "abstained"
+    assert all(s.kind == "note" for s in answer.bottom_line)
+    assert "Dramamine" in answer.abstention
+    assert not [s for sec in answer.sections for s in sec.sentences]  # no near-miss quoted
+    assert answer.label_checks == []
+
+
+def test_a_drug_question_is_answered_from_its_label_sections(corpus_store, shared_data):
+    questions = json.loads((shared_data / "eval_medicationqa" / "medicationqa.json").read_text(encoding="utf-8"))
+    answer = ask(corpus_store, questions[1]["Question"], settings=BM25)  # how does valium affect the brain
+    assert answer.understanding.intent == "mechanism" and answer.label_checks == []  # no label-check framing
+    refs = {r.n: r for r in answer.references}
+    first = answer.bottom_line[0]
+    assert first.kind == "extract" and refs[first.citations[0]].tier == "label"
+    (hit,) = corpus_store.get_hits([refs[first.citations[0]].passage_id])
+    assert hit.section_code in ("43679-0", "43681-6", "34090-1", "43682-4")  # mechanism / pharmacology sections
+
+
+def test_a_question_about_a_test_gets_no_label_check(corpus_store):
+    answer = ask(corpus_store, "What is creatinine?", settings=BM25)  # issue 11
+    assert answer.label_checks == []
+    assert not any("not checked against a label" in s.text for s in answer.bottom_line)
