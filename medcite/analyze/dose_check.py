@@ -51,7 +51,12 @@ def _is_child(p: PatientFacts) -> bool:
     return p.age_years is not None and p.age_years < ADULT_AGE
 
 
+OLDER_AGE = 50.0  # an age band starting here or later is an older-adult adjustment, not an adult row
+
+
 def _age_fits(row: DosingRow, p: PatientFacts) -> bool:
+    if row.age is not None and row.age.lo is not None and row.age.lo >= OLDER_AGE and (row.populations & _SPECIAL):
+        return True  # one of several populations the row lists; `applies` decides
     child_row = Population.PEDIATRIC in row.populations and Population.ADULT not in row.populations
     if row.age is not None and p.age_years is not None and not row.age.holds(p.age_years):
         return False
@@ -126,8 +131,11 @@ def applies(row: DosingRow, p: PatientFacts, comed_classes: dict[str, list[str]]
     if not _age_fits(row, p):
         return False
     special = row.populations & _SPECIAL
+    older = row.age is not None and row.age.lo is not None and row.age.lo >= OLDER_AGE
     if not special:
         return True
+    if older and p.age_years is not None and row.age.holds(p.age_years):
+        return True  # "for patients who are greater than 60 years of age, patients with hepatic impairment, ..."
     return ((Population.RENAL in special and _renal_applies(row, p))
             or (Population.HEPATIC in special and _hepatic_applies(row, p))
             or (Population.GENOTYPE in special and _genotype_applies(row, p, text))
@@ -151,9 +159,19 @@ def _per_day(f: Frequency | None) -> float | None:
     return f.times / f.per_days
 
 
-def _order_amounts(order: Dose, freq: Frequency | None, p: PatientFacts) -> dict[tuple[str, bool], float]:
-    """Return the order as {(unit family, daily): amount}: per dose and per day, and per kg when
-    the patient's weight is known."""
+_BSA = re.compile(r"\bBSA\s*(?:of\s*|is\s*|=\s*|:\s*)?(\d(?:\.\d+)?)\s*m\s?(?:2|²)", re.I)
+BSA_TOLERANCE = 0.10  # a dose from mg/m2 x BSA is rounded to what the tablets or vials allow
+
+
+def body_surface_area(text: str) -> float | None:
+    """Return the body surface area the case states ("BSA 1.8 m2"), or None."""
+    m = _BSA.search(text)
+    return float(m.group(1)) if m else None
+
+
+def _order_amounts(order: Dose, freq: Frequency | None, p: PatientFacts, bsa: float | None = None) -> dict[tuple[str, bool], float]:
+    """Return the order as {(unit family, daily): amount}: per dose and per day, per kg when the
+    patient's weight is known and per m2 when the case gives a body surface area."""
     fam, k = _factor(order.unit)
     daily_unit = order.unit.endswith("/day")
     out: dict[tuple[str, bool], float] = {}
@@ -162,12 +180,29 @@ def _order_amounts(order: Dose, freq: Frequency | None, p: PatientFacts) -> dict
     out[(fam, daily_unit)] = amount
     if not daily_unit and per_day is not None:
         out[(fam, True)] = amount * per_day
-    if p.weight_kg and fam == "mass":
-        for (f, d), v in list(out.items()):
+    mass = [(d, v) for (f, d), v in out.items() if f == "mass"]
+    if p.weight_kg:
+        for d, v in mass:
             out[("mass/kg", d)] = v / p.weight_kg
+    if bsa:
+        for d, v in mass:
+            out[("mg/m2~", d)] = v / bsa  # "~": compared with BSA_TOLERANCE against the label's mg/m2
     return out
 
 
+def _within(key: tuple[str, bool], x: float, lo: float, hi: float) -> bool:
+    tol = BSA_TOLERANCE * x if key[0] == "mg/m2~" else 1e-9
+    return lo - tol <= x <= hi + tol
+
+
+def _order_value(order: dict, key: tuple[str, bool]) -> tuple[tuple[str, bool], float] | None:
+    if key in order:
+        return key, order[key]
+    derived = (key[0] + "~", key[1])
+    return (derived, order[derived]) if derived in order else None
+
+
+_STARTING = re.compile(r"\binitia|\bstart|\brecommended\s+(?:dose|dosage)\b|\btarget\b|\busual\b", re.I)
 _LOADING = re.compile(r"\bloading\s+dose\s+of\s*$|\bfirst\s+dose\s+of\s*$", re.I)
 
 
@@ -197,17 +232,20 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
             for key, _, hi in amounts:
                 tops[key] = max(tops.get(key, hi), hi)
             for key, top in tops.items():
-                if key in order:
+                found = _order_value(order, key)
+                if found:
                     comparable = True
-                    if order[key] > top + 1e-9 and exceeded is None:
+                    if not _within(found[0], found[1], 0.0, top) and found[1] > top and exceeded is None:
                         exceeded = row
-            continue
+            if not _STARTING.search(row.source):
+                continue
+            # "an initial dosage of 20 mg ..., to a maximum of 40 mg": its other doses are doses too
         for key, lo, hi in amounts:
-            if key not in order:
+            found = _order_value(order, key)
+            if found is None:
                 continue
             comparable = True
-            x = order[key]
-            if lo - 1e-9 <= x <= hi + 1e-9 and cover is None:
+            if _within(found[0], found[1], lo, hi) and cover is None:
                 cover = row
     return cover, exceeded, comparable
 
@@ -272,7 +310,7 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
         basis = adjust or candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
         labeled = quote(basis[0].span.text) if basis else None
         return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, labeled, None), basis[:1], adjust
-    amounts = _order_amounts(order.dose, order.frequency, p)
+    amounts = _order_amounts(order.dose, order.frequency, p, body_surface_area(facts.text))
     avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], amounts)[0] is not None)]
     adjust = [r for r in adjust if r.kind != RowKind.AVOID]
     if avoid:

@@ -137,11 +137,12 @@ class DosingRow:
 _NUM = r"(\d+(?:\.\d+)?)"
 _AGE_UNIT = r"(?:years?|yrs?|months?)"
 _AGE_RANGE = re.compile(rf"\b(?:aged?\s+)?{_NUM}\s*(?:to|-|–|through)\s*(?:less\s+than\s+)?{_NUM}\s*{_AGE_UNIT}", re.I)
-_AGE_MIN = re.compile(rf"\b{_NUM}\s*{_AGE_UNIT}(?:\s+of\s+age)?\s+(?:and|or)\s+(?:older|above|over)|(?:≥|>=|older\s+than|over)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
+_AGE_MIN = re.compile(rf"\b{_NUM}\s*{_AGE_UNIT}(?:\s+of\s+age)?\s+(?:and|or)\s+(?:older|above|over)|(?:≥|>=|older\s+than|over|greater\s+than|more\s+than)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
 _AGE_MAX = re.compile(rf"(?:younger\s+than|less\s+than|under|<)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
 _WEIGHT_RANGE = re.compile(rf"\b{_NUM}\s*kg\s*(?:to|-|–)\s*(?:less\s+than\s+)?{_NUM}\s*kg", re.I)
-_WEIGHT_MIN = re.compile(rf"(?:weighing\s+)?(?:at\s+least\s+|≥\s*|>=\s*){_NUM}\s*kg|\b{_NUM}\s*kg\s+(?:or\s+(?:more|greater|above)|and\s+(?:above|over|greater))", re.I)
-_WEIGHT_MAX = re.compile(rf"(?:less\s+than|under|<|below)\s*{_NUM}\s*kg", re.I)
+_WEIGHT_MIN = re.compile(rf"(?:weighing\s+)?(?:at\s+least\s+|≥\s*|>=\s*|over\s+|more\s+than\s+|greater\s+than\s+|above\s+){_NUM}\s*kg|"
+                         rf"\b{_NUM}\s*kg\s+(?:or\s+(?:more|greater|above)|and\s+(?:above|over|greater))", re.I)
+_WEIGHT_MAX = re.compile(rf"(?:less\s+than|under|<|below|up\s+to)\s*{_NUM}\s*kg", re.I)
 _PEDIATRIC = re.compile(r"\b(?:pediatric|paediatric|child(?:ren)?(?![-\s]Pugh)|adolescents?|infants?|neonates?)\b", re.I)
 _ADULT = re.compile(r"\badults?\b", re.I)
 _ELDERLY = re.compile(r"\b(?:elderly|geriatric|older\s+adults?)\b", re.I)
@@ -176,7 +177,8 @@ _AVOID = re.compile(r"\bavoid\b|\bnot\s+recommended\b|\bcontraindicated\b|\bshou
                     r"\bdo\s+not\s+(?:use|administer|give)\b", re.I)
 _NO_ADJUST = re.compile(r"\bno\s+(?:dose|dosage)\s+adjustments?\b|\bnot\s+(?:necessary|required)\s+to\s+adjust|"
                         r"\bdose\s+adjustment\s+is\s+not\s+(?:necessary|required|needed)", re.I)
-_STUDY = re.compile(r"\b(?:were|was)\s+(?:randomi[sz]ed|treated|enrolled|administered|given|shown|studied)\b|\bno\s+evidence\b|\bin\s+(?:clinical\s+)?(?:trials?|stud(?:y|ies))\b|"
+_STUDY = re.compile(r"\b(?:were|was|been)\s+(?:randomi[sz]ed|treated|enrolled|administered|given|shown|studied|demonstrated|evaluated)\b|"
+                    r"\bno\s+evidence\b|\bno\s+additional\s+benefit\b|\bin\s+(?:clinical\s+)?(?:trials?|stud(?:y|ies))\b|"
                     r"\bpatients\s+received\b|\bmean\b|\bmedian\b", re.I)
 _DAILY = re.compile(r"(?:per|a|/|each)\s*day\b|\bdaily\s+dos|\btotal\s+daily|\bmg/day\b|\bdivided\s+doses\b", re.I)
 _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:[A-Z(][\w/,()\-–&']*\s+){0,14}?)(?=[A-Z][a-z]+\s+[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can)\b)")
@@ -207,7 +209,7 @@ def _bands(text: str) -> tuple[Band | None, Band | None]:
     elif m := _WEIGHT_MIN.search(text):
         weight = Band(float(m.group(1) or m.group(2)), None)
     elif m := _WEIGHT_MAX.search(text):
-        weight = Band(None, float(m.group(1)))
+        weight = Band(None, float(m.group(1)), hi_inclusive=m.group(0).lower().startswith("up"))
     return age, weight
 
 
