@@ -30,7 +30,7 @@ from medcite.analyze.resources import case_resources as resources_of
 from medcite.compose.bottom import Pools, abstention, case_bottom, differs_from_case, no_label_notes, question_bottom
 from medcite.compose.citations import CitationRegistry, renumber
 from medcite.compose.extract import Candidate, candidates, choose
-from medcite.compose.gather import Evidence, gather
+from medcite.compose.gather import Evidence, gather, support_hits
 from medcite.compose.intents import ADVERSE, label_sections
 from medcite.compose.label_tier import check_sentences, monitoring_sentences
 from medcite.compose.queries import CaseQuery, build_queries
@@ -337,7 +337,10 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
     passages = store.lexical.num_docs()
     cq = build_queries(question, case, store.lexical.doc_freq, u, passages=passages)
     ev = gather(store, cq, u, case, checks, settings, registry)
-    cq = build_queries(question, case, store.lexical.doc_freq, u, _aliases(u, case, ev, res), passages)
+    aliases = _aliases(u, case, ev, res)
+    cq = build_queries(question, case, store.lexical.doc_freq, u, aliases, passages)
+    if u.intent == Intent.CASE_REGIMEN:
+        support_hits(store, aliases, case, settings, registry, ev)
     sections, pools, levels = _tiers(store, u, case, checks, ev, cq, res, registry, settings)
     bottom, status, lacking = _bottom_line(pools, registry)
     effects = _effects(pools.guideline[:8] + pools.research, registry, MAX_EFFECTS)

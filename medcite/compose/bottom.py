@@ -132,15 +132,19 @@ def case_bottom(p: Pools, registry: CitationRegistry) -> list[Sentence]:
 
 def _support(p: Pools, used: set[str], limit: int = 2) -> list[Candidate]:
     """Return guideline sentences (one per document) about the case's drug and condition, those that
-    open with the drug (or the class the corpus gives it) first, then by how much of the condition
-    the sentence and its section name ("... Pancreatic Neuroendocrine Tumors > ... Metastatic Disease")."""
+    open with the drug (or the class the corpus gives it) first, then by how much of the case the
+    sentence and its section name ("... Pancreatic Neuroendocrine Tumors > ... Metastatic Disease") cover."""
     freq = _case_frequency(p)
     pool = [c for c in p.guideline if c.text not in used and p.stands_alone(c) and p.cq.about_drug(set(c.words))
             and p.cq.about_condition(set(c.words | c.where)) and interval(c, freq)[0] is not False]
 
+    drug_words = set().union(*p.cq.groups[p.cq.n_conditions:])
+
     def key(c: Candidate) -> tuple:
         opens = p.cq.about_drug(set(terms(" ".join(c.text.split()[:OPENING_WORDS]))))
-        return (not opens, -len(p.cq.condition_words() & (c.words | c.where)), -c.score)
+        # how much of the case (its condition and qualifiers such as "metastatic") the sentence and its section name
+        covered = {w for w in c.words | c.where if p.cq.weights.get(w, 0.0) >= 1.0} - drug_words
+        return (not opens, -len(covered), -c.score)
 
     out: list[Candidate] = []
     for c in sorted(pool, key=key):

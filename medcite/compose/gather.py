@@ -88,6 +88,23 @@ def _regimen_hits(store, facts: CaseFacts, settings: Settings, seen: set[str]) -
     return out
 
 
+def support_hits(store, aliases: list[str], facts: CaseFacts, settings: Settings, registry: CitationRegistry,
+                 ev: Evidence) -> None:
+    """Add to the guideline evidence the passages on the classes the corpus gives the case's drugs
+    and its condition ("somatostatin analogue" + "metastatic pancreatic neuroendocrine tumor"):
+    guidelines often recommend the class, not the drug by name."""
+    conditions = " ".join(f"{c.extent or ''} {c.name}" for c in facts.conditions if not c.negated).strip()
+    if not aliases or not conditions:
+        return
+    seen = {h.passage_id for h in ev.guideline}
+    for alias in aliases[:2]:
+        for h in search_passages(store, f"{alias} {conditions}", k=REGIMEN_HITS, tier="guideline", settings=settings):
+            if h.passage_id not in seen:
+                seen.add(h.passage_id)
+                ev.guideline.append(h)
+                registry.add_hits([h])
+
+
 def gather(store, cq: CaseQuery, u: Understanding, facts: CaseFacts, checks: list[DrugCheck], settings: Settings,
            registry: CitationRegistry) -> Evidence:
     """Return the evidence of every tier for the question (each passage recorded as retrieved)."""
