@@ -182,7 +182,7 @@ _COMED_BEFORE = re.compile(
 )
 _PREVIOUS_BEFORE = re.compile(
     r"\b(?:history\s+of|prior|previous(?:ly)?(?:\s+(?:treated|received|took))?(?:\s+with)?|formerly\s+on|"
-    r"stopped|discontinued|failed|progressed\s+on|after|took|had\s+taken|used\s+to\s+take)\b",
+    r"stopped|discontinued|failed|progressed\s+on|after(?![\s,]+(?:the\s+)?(?:titration|loading|\d|one|two|three|a\s+week|the\s+first))|took|had\s+taken|used\s+to\s+take)\b",
     re.IGNORECASE,
 )
 _PASSIVE_AFTER = re.compile(
