@@ -16,7 +16,7 @@ from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, 
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
-from medcite.analyze.label_dosing import label_rows
+from medcite.analyze.label_dosing import stored_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes, labelled_name
 from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
 from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, RegimenStatus, Verdict
@@ -193,7 +193,7 @@ def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
 def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None):
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
-    rows = [r for r in label_rows(label) if not _foreign(r, own, lexicon, mention.generic)]
+    rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
     others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated
               and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
     synonyms = getattr(store, "synonyms", lambda g: [])

@@ -491,3 +491,12 @@ def label_rows(label: LabelText) -> list[DosingRow]:
     """Return the label's dosing rows (the model `medcite label` prints): Dosage & Administration,
     then the population adjustments stated elsewhere."""
     return dosing_rows(label) + adjustment_rows(label)
+
+
+def stored_rows(store, label: LabelText) -> list[DosingRow]:
+    """Return the label's dosing rows as extracted at ingest (`analyze.resources`), or read now
+    when the resources do not hold them (a label added since, a store without resources)."""
+    from medcite.analyze.resources import case_resources
+
+    rows = case_resources(store).label_rows.get(label.doc_id)
+    return rows if rows is not None else label_rows(label)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medcite.analyze.indication_fit import condition_targets, exclusion_sentences
-from medcite.analyze.label_dosing import DosingRow, label_rows
+from medcite.analyze.label_dosing import DosingRow, label_rows, stored_rows
 from medcite.analyze.label_select import labels_for
 from medcite.analyze.label_text import LabelText, Span, indication_units, load_label, quote
 from medcite.errors import MedciteError
@@ -47,8 +47,8 @@ def _span_dict(span: Span) -> dict[str, Any]:
     return {"text": quote(span.text), "start": span.start, "end": span.end, "passages": span.passage_ids}
 
 
-def build_model(label: LabelText) -> LabelModel:
-    """Return the model of a loaded label."""
+def build_model(label: LabelText, store=None) -> LabelModel:
+    """Return the model of a loaded label (dosing rows as extracted at ingest when `store` is given)."""
     model = LabelModel(label)
     for unit in indication_units(label):
         if unit.is_limitation:
@@ -63,7 +63,7 @@ def build_model(label: LabelText) -> LabelModel:
         if key not in seen:
             seen.add(key)
             model.exclusions.append(span)
-    model.rows = label_rows(label)
+    model.rows = stored_rows(store, label) if store is not None else label_rows(label)
     return model
 
 
@@ -89,4 +89,4 @@ def find_label(store, name: str) -> list[str]:
 
 def label_model(store, name: str) -> list[LabelModel]:
     """Return the models of the labels `name` designates (see `find_label`)."""
-    return [build_model(load_label(store, doc_id)) for doc_id in find_label(store, name)]
+    return [build_model(load_label(store, doc_id), store) for doc_id in find_label(store, name)]
