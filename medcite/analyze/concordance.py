@@ -96,37 +96,16 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     drug_words = {w for d in facts.drugs for w in terms(d.text)}
     case_words = set(terms(facts.text)) - drug_words
     choice, label, match = choose_label(store, labelled_name(store, mention), conditions, case_words)
-    prescribed = _prescribed(mention)
     if label is None or match is None:
-        note = f"No FDA label for {mention.generic} is held in the index."
-        check = LabelCheck(
-            drug=mention.generic, label=None,
-            indication=Verdict(IndicationStatus.NO_LABEL, [], note),
-            dose=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["dose"], [], "no label held"),
-            frequency=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["frequency"], [], "no label held"),
-            route=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["route"], [], "no label held"),
-            note=note,
-        )
-        return DrugCheck(check, mention, choice=choice)
-
+        return _no_label(mention, choice)
     _refine(store, label, match, facts)
     label_info = {
         "set_id": label.meta.get("set_id"), "doc_id": label.doc_id, "title": label.title,
         "version": label.meta.get("version"), "effective_date": label.meta.get("effective_time"),
         "other_labels": [d for d in choice.candidates if d != label.doc_id], "reason": choice.reason,
     }
-    spans: dict[str, list[Span]] = {}
-    if match.status in (IndicationStatus.NOT_INDICATED, IndicationStatus.OFF_LABEL) and match.exclusion is not None:
-        spans["indication"] = [match.exclusion]
-        text = quote(match.exclusion.text)
-    elif match.unit is not None:
-        best = _best_sentence(match)
-        spans["indication"] = [best] if best else []
-        text = quote(best.text) if best else match.reason
-    else:
-        # No indication matched (or no condition given): quote what the label is indicated for.
-        spans["indication"] = _indicated_sentences(match)
-        text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
+    spans: dict[str, list[Span]] = {"indication": _indication_spans(match)}
+    text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
     region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
@@ -152,6 +131,32 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
         note=match.reason,
     )
     return DrugCheck(check, mention, label, match, region, choice, spans)
+
+
+def _no_label(mention: DrugMention, choice: LabelChoice) -> DrugCheck:
+    """Return the check of a drug whose label is not held: said plainly, nothing borrowed."""
+    prescribed = _prescribed(mention)
+    note = f"No FDA label for {mention.generic} is held in the index."
+    check = LabelCheck(
+        drug=mention.generic, label=None,
+        indication=Verdict(IndicationStatus.NO_LABEL, [], note),
+        dose=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["dose"], [], "no label held"),
+        frequency=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["frequency"], [], "no label held"),
+        route=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["route"], [], "no label held"),
+        note=note,
+    )
+    return DrugCheck(check, mention, choice=choice)
+
+
+def _indication_spans(match: IndicationMatch) -> list[Span]:
+    """Return the label sentence(s) the indication verdict rests on: the exclusion, the matched
+    indication's best sentence, or (nothing matched) what the label is indicated for."""
+    if match.status in (IndicationStatus.NOT_INDICATED, IndicationStatus.OFF_LABEL) and match.exclusion is not None:
+        return [match.exclusion]
+    if match.unit is not None:
+        best = _best_sentence(match)
+        return [best] if best else []
+    return _indicated_sentences(match)
 
 
 def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts) -> None:

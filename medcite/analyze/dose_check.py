@@ -296,73 +296,101 @@ def _status(cover, exceeded, comparable) -> RegimenStatus:
     return RegimenStatus.MISMATCH if comparable else RegimenStatus.NOT_STATED
 
 
+@dataclass
+class _Order:
+    """One order being judged: what was prescribed, its amounts and the case around it."""
+
+    mention: DrugMention
+    facts: CaseFacts
+    number: str | None  # the indication's D&A subsection
+    comed_classes: dict[str, list[str]]
+    amounts: dict = field(default_factory=dict)
+
+    @property
+    def prescribed(self) -> str | None:
+        return self.mention.dose.text if self.mention.dose else None
+
+    def applies(self, row: DosingRow) -> bool:
+        return applies(row, self.facts.patient, self.comed_classes, self.facts.text)
+
+    def verdict(self, status: RegimenStatus, row: DosingRow | None, detail: str | None) -> DoseVerdict:
+        return DoseVerdict(status, quote(row.span.text) if row else None, self.prescribed, [], detail)
+
+
+Judged = tuple[DoseVerdict, list[DosingRow], list[DosingRow]]
+_NOT_DOSES = (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION, RowKind.PREPARATION)
+
+
 def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, number: str | None,
-               comed_classes: dict[str, list[str]]) -> tuple[DoseVerdict, list[DosingRow], list[DosingRow]]:
+               comed_classes: dict[str, list[str]]) -> Judged:
     """Return the dose verdict, the rows it rests on and the adjustment rows that apply."""
-    p = facts.patient
-    usable = [r for r in rows if r.kind not in (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION, RowKind.PREPARATION)]
-    adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT
-              and applies(r, p, comed_classes, facts.text)]
+    o = _Order(order, facts, number, comed_classes)
+    usable = [r for r in rows if r.kind not in _NOT_DOSES]
+    adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and o.applies(r)]
     if number is not None and any(r.subsection == number for r in adjust):
         adjust = [r for r in adjust if r.subsection == number]
-    prescribed = order.dose.text if order.dose else None
+    base = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
     if order.dose is None:
-        basis = adjust or candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
-        labeled = quote(basis[0].span.text) if basis else None
-        return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, labeled, None), basis[:1], adjust
-    amounts = _order_amounts(order.dose, order.frequency, p, body_surface_area(facts.text))
-    avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], amounts)[0] is not None)]
-    adjust = [r for r in adjust if r.kind != RowKind.AVOID]
-    if avoid:
-        return (DoseVerdict(RegimenStatus.MISMATCH, quote(avoid[0].span.text), prescribed, [],
-                            "the label advises against this use in this patient"), avoid[:1], adjust)
-    if adjust and number is None and len({r.subsection for r in adjust}) > 1:
-        verdicts = {_status(*_covers([r for r in adjust if r.subsection == n], amounts)) for n in {r.subsection for r in adjust}}
-        if len(verdicts) > 1:
-            return (DoseVerdict(RegimenStatus.NOT_STATED, quote(adjust[0].span.text), prescribed, [],
-                                "the label doses this patient's population differently by indication, and the case's indication was not recognised"),
-                    adjust[:1], adjust)
-    dosed = [r for r in adjust if r.doses]
-    if adjust and not dosed:
-        base = candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
-        cover, _, _ = _covers(base, amounts)
-        if cover is not None:
-            return (DoseVerdict(RegimenStatus.MISMATCH, quote(adjust[0].span.text), prescribed, [],
-                                "the label calls for a lower dose in this patient's population; the order is the usual dose"),
-                    adjust[:1], adjust)
-        return (DoseVerdict(RegimenStatus.NOT_STATED, quote(adjust[0].span.text), prescribed, [],
-                            "the label calls for a lower dose in this patient's population without stating it"), adjust[:1], adjust)
-    adjust = dosed
+        basis = adjust or base
+        return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, quote(basis[0].span.text) if basis else None, None), basis[:1], adjust
+    o.amounts = _order_amounts(order.dose, order.frequency, facts.patient, body_surface_area(facts.text))
     if adjust:
-        cover, exceeded, comparable = _covers(adjust, amounts)
-        status = _status(cover, exceeded, comparable)
-        if status == RegimenStatus.NOT_STATED:
-            status = RegimenStatus.MISMATCH  # the patient's population has its own dosing the order does not follow
-        row = exceeded or cover or adjust[0]
-        detail = None if status == RegimenStatus.MATCHES else "the label gives a different dose for this patient's population"
-        return DoseVerdict(status, quote(row.span.text), prescribed, [], detail), [row], adjust
-    base = candidate_rows([r for r in usable if applies(r, p, comed_classes, facts.text)], number, facts.text)
-    groups = {r.subsection for r in base}
-    if base and number is None and len(groups) > 1:
-        verdicts = {_status(*_covers([r for r in base if r.subsection == n], amounts)) for n in groups}
-        if len(verdicts) > 1:
-            return (DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed, [],
-                                "the label doses its indications differently, and the case's indication was not recognised"),
-                    [], adjust)
+        return _judge_adjusted(o, adjust, base)
+    verdict, basis = _judge_base(o, base)
+    return verdict, basis, []
+
+
+def _split_by_subsection(o: _Order, rows: list[DosingRow]) -> bool:
+    """Return True when the rows are in several subsections that judge the order differently and
+    the case's indication (which would pick one) was not recognised."""
+    groups = {r.subsection for r in rows}
+    if o.number is not None or len(groups) < 2:
+        return False
+    return len({_status(*_covers([r for r in rows if r.subsection == n], o.amounts)) for n in groups}) > 1
+
+
+def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -> Judged:
+    """The patient is in a population the label doses apart: avoid, a stated dose, or a reduction."""
+    avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], o.amounts)[0] is not None)]
+    if avoid:
+        return o.verdict(RegimenStatus.MISMATCH, avoid[0], "the label advises against this use in this patient"), avoid[:1], adjust
+    adjust = [r for r in adjust if r.kind != RowKind.AVOID]
+    if _split_by_subsection(o, adjust):
+        detail = "the label doses this patient's population differently by indication, and the case's indication was not recognised"
+        return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
+    dosed = [r for r in adjust if r.doses]
+    if not dosed:  # "dosage reduction is recommended in ...": no number, but the usual dose is not it
+        if _covers(base, o.amounts)[0] is not None:
+            detail = "the label calls for a lower dose in this patient's population; the order is the usual dose"
+            return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
+        detail = "the label calls for a lower dose in this patient's population without stating it"
+        return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
+    cover, exceeded, comparable = _covers(dosed, o.amounts)
+    status = _status(cover, exceeded, comparable)
+    if status == RegimenStatus.NOT_STATED:
+        status = RegimenStatus.MISMATCH  # the patient's population has its own dosing the order does not follow
+    row = exceeded or cover or dosed[0]
+    detail = None if status == RegimenStatus.MATCHES else "the label gives a different dose for this patient's population"
+    return o.verdict(status, row, detail), [row], dosed
+
+
+def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[DosingRow]]:
+    """The order against the indication's rows for the patient's age and weight band."""
+    if _split_by_subsection(o, base):
+        return o.verdict(RegimenStatus.NOT_STATED, None, "the label doses its indications differently, and the case's indication was not recognised"), []
     if not base:
-        return (DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed, [], "no dosing row for this indication and patient"),
-                [], adjust)
-    cover, exceeded, comparable = _covers(base, amounts)
+        return o.verdict(RegimenStatus.NOT_STATED, None, "no dosing row for this indication and patient"), []
+    cover, exceeded, comparable = _covers(base, o.amounts)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
     if status == RegimenStatus.NOT_STATED:
         units = sorted({d.unit for r in base for d in r.doses})
-        detail = f"units not comparable: the label states {', '.join(units)}, the order {order.dose.unit}"
+        detail = f"units not comparable: the label states {', '.join(units)}, the order {o.mention.dose.unit}"
     elif status == RegimenStatus.MISMATCH:
         detail = "above the label's maximum" if exceeded else "not a dose the label gives for this indication"
     else:
         detail = None
-    return DoseVerdict(status, quote(row.span.text), prescribed, [], detail), [row], adjust
+    return o.verdict(status, row, detail), [row]
 
 
 def _row_frequencies(row: DosingRow) -> list[Frequency]:
