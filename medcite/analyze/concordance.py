@@ -42,10 +42,11 @@ def drugs_to_check(facts: CaseFacts) -> list[DrugMention]:
     # an order line without a verb ("Tolterodine 2 mg twice daily.") proposes its drug too
     chosen += [d for d in facts.drugs if d.role == "unspecified" and not d.negated and (d.dose is not None or not chosen)]
     out: dict[str, DrugMention] = {}
-    for d in chosen:
+    for d in sorted(chosen, key=lambda m: m.start):
         prev = out.get(d.generic)
-        # the mention that carries a regimen is the one to check
-        if prev is None or (prev.dose is None and d.dose is not None):
+        # the mention that carries a regimen is the one to check; of two, the later one (the order
+        # a vignette ends with: "... on 20 mg for 6 weeks. Increase citalopram to 40 mg")
+        if prev is None or (d.dose is not None and (d.role == "proposed" or prev.role != "proposed")):
             out[d.generic] = d
     return list(out.values())
 

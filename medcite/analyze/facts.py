@@ -170,7 +170,8 @@ _PROPOSED_BEFORE = re.compile(
     r"propos(?:e|ed|ing)|recommend(?:s|ed|ing)?|will\s+(?:receive|start|begin|get|be\s+(?:given|started\s+on|treated\s+with))|"
     r"to\s+receive|receive|plan\s+is\s+(?:to\s+(?:start|give|use))?|given|give|giving|add(?:s|ed|ing)?|switch(?:ed|ing)?\s+to|consider(?:s|ed|ing)?(?:\s+for)?|candidate\s+for|"
     r"scheduled\s+(?:for|to\s+receive)|should\s+(?:receive|start|get|take|be\s+given)|can\s+(?:receive|start|take|be\s+given)|"
-    r"order(?:s|ed)?|administer(?:ed)?)\b|\bplan\s*:",
+    r"order(?:s|ed)?|administer(?:ed)?|increas(?:e|ed|ing)|decreas(?:e|ed|ing)|titrat(?:e|ed|ing)|up-?titrat(?:e|ed|ing)|"
+    r"continu(?:e|ed|ing)|resum(?:e|ed|ing)|restart(?:ed|ing)?)\b|\bplan\s*:",
     re.IGNORECASE,
 )
 _COMED_BEFORE = re.compile(

@@ -41,6 +41,11 @@ from medcite.analyze.regimen import find_doses, find_frequencies, find_routes
 from medcite.records import Dose, Frequency
 
 
+# Bump when the rows read from a label change: rows extracted at ingest by another version are
+# read again from the label text instead of being trusted.
+LABEL_MODEL_VERSION = 1
+
+
 class Population(StrEnum):
     """Who a dose statement is for, beyond the indication."""
 
@@ -159,7 +164,8 @@ _SEVERITY = {"mild": "A", "moderate": "B", "severe": "C"}
 _HEPATIC_SEVERITY = re.compile(r"\b(mild|moderate|severe)(?:\s*(?:,|or|and|to)\s*(mild|moderate|severe))?(?:\s*(?:,|or|and)\s*(mild|moderate|severe))?\s+hepatic", re.I)
 _GENE = re.compile(r"\b(CYP\d[A-Z]\d{1,2}|UGT1A1|TPMT|NUDT15|DPYD|HLA-[A-Z]+)\s*(?:poor|intermediate|ultra-?rapid)?\s*metaboli[sz]ers?|"
                    r"\b(?:poor|intermediate)\s+metaboli[sz]ers?\s+(?:of|for)\s+(CYP\d[A-Z]\d{1,2})|\b(CYP\d[A-Z]\d{1,2})\s+PMs?\b|"
-                   r"\b(UGT1A1|TPMT|NUDT15|DPYD)\b[^.]{0,40}(?:homozygous|heterozygous|deficien|\*\d)", re.I)
+                   r"\b(UGT1A1|TPMT|NUDT15|DPYD)\b[^.]{0,40}(?:homozygous|heterozygous|deficien|\*\d)|"
+                   r"\b(?:homozygous|heterozygous|deficien\w*)\s+(?:\w+\s+){0,2}(?:of\s+|in\s+)?(TPMT|NUDT15|DPYD|UGT1A1)\b", re.I)
 _METABOLIZER = re.compile(r"\b(poor|intermediate|extensive|normal|ultra-?rapid)\s+metaboli[sz]ers?|\b(PM|IM|EM|NM|URM)s?\b(?=\s*[:|)])", re.I)
 _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein|UGT1A1|OATP1B1)"
                           r"(?:\s+(?:and|or|/)\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp))?\s+(?:inhibitors?|inducers?|substrates?)|"
@@ -498,5 +504,6 @@ def stored_rows(store, label: LabelText) -> list[DosingRow]:
     when the resources do not hold them (a label added since, a store without resources)."""
     from medcite.analyze.resources import case_resources
 
-    rows = case_resources(store).label_rows.get(label.doc_id)
+    res = case_resources(store)
+    rows = res.label_rows.get(label.doc_id) if res.label_model_version == LABEL_MODEL_VERSION else None
     return rows if rows is not None else label_rows(label)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from medcite.analyze.abbreviations import AbbreviationTable
 from medcite.analyze.drug_lexicon import DrugLexicon
+from medcite.analyze.label_dosing import LABEL_MODEL_VERSION
 from medcite.analyze.question import ClassCatalog, build_class_catalog
 from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
 from medcite.index.store import corpus_cached
@@ -42,6 +43,7 @@ class CaseResources:
     verbs: VerbLexicon
     boilerplate: frozenset[str] = frozenset()  # keys of sentences written alike in many documents
     label_rows: dict = field(default_factory=dict)  # label doc id -> its dosing rows (`label_dosing`)
+    label_model_version: int = 0  # `label_dosing.LABEL_MODEL_VERSION` the rows were read with
     version: int = RESOURCES_VERSION
 
 
@@ -61,6 +63,7 @@ def build_resources(store) -> CaseResources:
         verbs=mine_verbs(store),
         boilerplate=mine_boilerplate(store),
         label_rows=build_label_rows(store),
+        label_model_version=LABEL_MODEL_VERSION,
     )
 
 
