@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
-from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, excluded_by_words, fit_by_meaning
+from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, combination_exclusion, excluded_by_words, fit_by_meaning
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
@@ -99,7 +99,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     choice, label, match = choose_label(store, labelled_name(store, mention), conditions, case_words)
     if label is None or match is None:
         return _no_label(mention, choice)
-    _refine(store, label, match, facts)
+    _refine(store, label, match, facts, mention)
     label_info = {
         "set_id": label.meta.get("set_id"), "doc_id": label.doc_id, "title": label.title,
         "version": label.meta.get("version"), "effective_date": label.meta.get("effective_time"),
@@ -160,7 +160,7 @@ def _indication_spans(match: IndicationMatch) -> list[Span]:
     return _indicated_sentences(match)
 
 
-def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts) -> None:
+def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts, mention: DrugMention) -> None:
     """Settle what the word match left unclear by meaning, and check an indication's biomarker
     against the case (`indication_fit`)."""
     if match.status == IndicationStatus.UNCLEAR:
@@ -172,7 +172,8 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts) -
             elif fit.unit is not None:
                 match.unit = fit.unit
     if match.status in (IndicationStatus.ON_LABEL, IndicationStatus.UNCLEAR, IndicationStatus.OFF_LABEL):
-        excluded = child_exclusion(label, facts) or excluded_by_words(label, match.unit, facts)
+        excluded = (child_exclusion(label, facts) or excluded_by_words(label, match.unit, facts)
+                    or combination_exclusion(label, facts, mention.generic, lambda g: drug_classes(store, g)))
         if excluded is not None:
             match.status, match.reason, match.exclusion, match.exclusion_kind = excluded.status, excluded.reason, excluded.span, "exclusion"
     if match.status == IndicationStatus.ON_LABEL:

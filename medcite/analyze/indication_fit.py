@@ -287,3 +287,28 @@ def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: Case
         if hit:
             return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(hit)})", unit)
     return None
+
+
+_COMBINATION = re.compile(r"\bin\s+combination\s+with\b|\bconcomitant(?:ly)?\b|\bwith\s+other\b", re.I)
+# INN/USAN stems that say what kind of agent a name is: -mab (monoclonal antibody), -cept (receptor
+# fusion protein) are biologics; a label's "biologic ..." exclusion covers them.
+_BIOLOGIC_STEM = re.compile(r"(?:mab|cept)$", re.I)
+
+
+def combination_exclusion(label: LabelText, facts: CaseFacts, drug: str, classes) -> Fit | None:
+    """Return not_indicated when a Limitation of Use excludes use in combination with a drug the
+    patient takes with this one: named, of a pharmacologic class its own label gives it
+    (`classes(generic)`), or a biologic by its name's stem."""
+    comeds = [d for d in facts.drugs if d.generic != drug and not d.negated
+              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
+    if not comeds:
+        return None
+    sentences = [x for u in indication_units(label) for x in u.limitations if _COMBINATION.search(x.text)]
+    for sent in sentences:
+        low = sent.text.lower()
+        for d in comeds:
+            kinds = [d.generic, d.text, *classes(d.generic)] + (["biologic"] if _BIOLOGIC_STEM.search(d.generic.split()[0]) else [])
+            hit = next((k for k in kinds if k and re.search(r"(?<![\w-])" + re.escape(k.lower()), low)), None)
+            if hit:
+                return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes use with {d.generic} ({hit})")
+    return None
