@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medcite.analyze.label_dosing import ADJUSTED, DosingRow, Population, RowKind
+from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, DosingRow, Population, RowKind
 from medcite.analyze.label_text import Span, quote
 from medcite.records import CaseFacts, Dose, DoseVerdict, DrugMention, Frequency, PatientFacts, RegimenStatus
 
@@ -253,6 +253,7 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
 # ---------------------------------------------------------------- the verdicts
 
 
+_YEARS_ON = re.compile(r"\b(?:\d+|one|two|three|several)\s+years?\s+(?:ago|after|since|out|of\s+treatment|on\b)|\bafter\s+(?:one|a|1)\s+year\b", re.I)
 _PHASE_CASE = re.compile(r"\b(induction|maintenance|loading)\b", re.I)
 _CLASS_OF = re.compile(r"\b((?:strong|moderate|weak|potent)\s+)?(CYP\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{0,2}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
 
@@ -285,6 +286,10 @@ def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) ->
     if number is not None and any(r.subsection == number for r in base):
         base = [r for r in base if r.subsection == number]
     phases = {m.group(1).lower() for m in _PHASE_CASE.finditer(case_text)}
+    if _YEARS_ON.search(case_text):
+        phases.add(LATER_PHASE)
+    else:
+        base = [r for r in base if r.phase != LATER_PHASE]  # the case is not a year into treatment
     if phases and any(r.phase in phases for r in base):
         base = [r for r in base if r.phase in phases or (r.phase is None and r.kind == RowKind.MAXIMUM)]
     return base

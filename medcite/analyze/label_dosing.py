@@ -43,7 +43,7 @@ from medcite.records import Dose, Frequency
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 1
+LABEL_MODEL_VERSION = 3
 
 
 class Population(StrEnum):
@@ -172,6 +172,8 @@ _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z
                           r"\b(?:strong|moderate|potent)?\s*(?:inhibitors?|inducers?)\s+of\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)|"
                           r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bconcomitantly\b|\bcoadminist|\bco-administ|\bin\s+combination\s+with\b|"
                           r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)", re.I)
+LATER_PHASE = "later"
+_LATER = re.compile(r"^\s*(?:\d+\s?\.\s?\d+\s+[^.]{0,60}?)?after\s+(?:the\s+first\s+)?(?:one|two|three|\d+)\s+(?:years?|months?)\b", re.I)
 _PHASE = re.compile(r"\b(induction|maintenance|loading|initial\s+therapy|continuation)\b", re.I)
 _MAXIMUM = re.compile(r"\bmaxim(?:um|al)\b|\bnot\s+(?:to\s+)?exceed|\bshould\s+not\s+exceed|\bup\s+to\b|\bno\s+more\s+than\b|"
                       r"\bhigher\s+than\b[^.]{0,40}\bnot\s+(?:been\s+)?(?:studied|recommended)|\bdo\s+not\s+exceed", re.I)
@@ -293,7 +295,9 @@ def qualify(row: DosingRow, context: str) -> None:
     if inter:
         row.populations.add(Population.INTERACTION)
         row.interacting = inter
-    if m := _PHASE.search(text):
+    if _LATER.search(row.span.text):
+        row.phase = LATER_PHASE  # "After one year, administer 60 mg twice daily": not the first year's dose
+    elif m := _PHASE.search(text):
         row.phase = m.group(1).lower().split()[0]
 
 
@@ -392,7 +396,7 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             if is_row:
                 home = home or _table_home(section, subs, text, sent.start) or number
                 number = home
-            elif (has_tables and len(doses) >= 4) or (re.match(r"\s*Table\s+\d", text) and len(doses) >= 2):
+            elif (has_tables and len(doses) >= 4) or (re.match(r"\s*Table\s+\d", text) and len(doses) >= 2) or flattened_table(text):
                 continue  # a table flattened into prose: read from the table, or not at all
             heading = headings.get(number, "") if number else ""
             if header and not is_row and not doses and len(text.split()) <= 25:
@@ -422,6 +426,19 @@ def _reduction_step(row: DosingRow, text: str) -> None:
     """A "dose reduction" step that names no population is a modification for adverse reactions."""
     if row.kind == RowKind.RECOMMENDED and not (row.populations & ADJUSTED) and re.search(r"\bdose\s+reductions?\b|\breduced\s+dose", text, re.I):
         row.kind = RowKind.REDUCTION
+
+
+_TITLE_WORD = re.compile(r"(?<=[a-z0-9)] )[A-Z][a-z]{2,}\b")
+_SEE = re.compile(r"\[\s*s\s?ee[^\]]*\]", re.I)
+
+
+def flattened_table(text: str) -> bool:
+    """Return True when a prose "sentence" is a table run together (openFDA text keeps an SPL
+    table's cells as words): several doses and many capitalised cell words mid-sentence
+    ("Moderate Weak Continue ... 84 mg twice daily CYP3A Inhibitor Strong Reduce ...")."""
+    doses = len(find_doses(text))
+    titles = len(_TITLE_WORD.findall(_SEE.sub(" ", text)))
+    return doses >= 3 and titles >= 6 and bool(re.search(r"\b(?:twice|once)\b.*\b(?:twice|once)\b", text))
 
 
 _STRENGTH_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.I)
@@ -479,7 +496,7 @@ def adjustment_rows(label: LabelText) -> list[DosingRow]:
     for section in label.by_code(INTERACTIONS, SPECIFIC_POPULATIONS, PRECAUTIONS):
         for sent in sentences_of(section, full_text_start(section)):
             text = sent.text
-            if not _ADJUSTING.search(text) or _STUDY.search(text) or _REDUCTION_FOR_TOXICITY(text):
+            if not _ADJUSTING.search(text) or _STUDY.search(text) or _REDUCTION_FOR_TOXICITY(text) or flattened_table(text):
                 continue
             doses = row_doses(text)
             if not doses and not _UNSTATED_REDUCTION.search(text):
