@@ -128,9 +128,9 @@ def _hla_allele(raw: str) -> str:
 def _status(text: str, start: int, end: int) -> tuple[str | None, int, int]:
     """Return (status, span start, span end) from the words right after the gene (or before it)."""
     after = text[end : end + 40]
-    m = _STATUS.match(after.lstrip(" -:(")) if after else None
+    m = _STATUS.match(after.lstrip(" -:(,")) if after else None
     if m:
-        off = end + (len(after) - len(after.lstrip(" -:(")))
+        off = end + (len(after) - len(after.lstrip(" -:(,")))
         return _status_value(m), start, off + m.end()
     m2 = re.search(r"\b(?:is|was|tested|test(?:ed)?\s+was|(?:genotype\s+)?(?:is|shows?|showed|reveals?|revealed|indicates?))\s+(.{0,30})", after)
     if m2:
