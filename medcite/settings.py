@@ -16,8 +16,8 @@ DEFAULT_INDEX = "medcite.db"
 # Fields that never change an answer (paths, limits, serving, ingest): left out of the settings hash.
 OPERATIONAL_FIELDS = frozenset({
     "index_path", "query_timeout_s", "log_patient_text", "max_question_chars", "max_facts_bytes",
-    "max_drugs_per_case", "max_bundle_entries", "max_body_bytes", "max_json_depth", "body_timeout_s",
-    "workers", "max_queue", "fhir_servers", "fhir_deadline_s", "fhir_max_response_bytes",
+    "max_drugs_per_case", "max_drug_mentions", "max_bundle_entries", "max_body_bytes", "max_json_depth", "body_timeout_s",
+    "workers", "max_queue", "max_connections", "fhir_servers", "fhir_deadline_s", "fhir_max_response_bytes",
     "ingest_max_inflated_mb", "ingest_max_ratio", "ingest_max_errors_per_file",
 })
 
@@ -47,13 +47,15 @@ class Settings:
     # ---- bounded work per request (README "Security"); a request past a limit is refused, never cut
     max_question_chars: int = 10_000  # a case or question longer than this: 413
     max_facts_bytes: int = 16_384  # the `facts` object of /api/v1/ask as JSON: 413 past it
-    max_drugs_per_case: int = 12  # distinct drugs a case names (any role): 422 past it
+    max_drugs_per_case: int = 8  # distinct drugs checked against their labels (proposed, or asked about): 422 past it
+    max_drug_mentions: int = 40  # drug names in a case, any role (co-medications included): 422 past it
     max_bundle_entries: int = 200  # entries of one FHIR Bundle in a hook request (draftOrders, each prefetch): 413
     max_body_bytes: int = 1_000_000  # request body: 413 past it
     max_json_depth: int = 64  # nesting of a request body's JSON: 400/422 past it
     body_timeout_s: float = 10.0  # the whole request body must arrive within this: 408 past it
     workers: int = 4  # MEDCITE_WORKERS: query threads of the server
     max_queue: int = 8  # queries waiting for a worker; one more is refused with 503 and Retry-After
+    max_connections: int = 200  # open connections uvicorn serves at once (503 past it)
 
     # ---- CDS Hooks: fetching missing prefetch data from the EHR's FHIR server
     fhir_servers: str = ""  # MEDCITE_FHIR_SERVERS: comma-separated base URLs; empty = never fetch
