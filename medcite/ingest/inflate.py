@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -160,23 +160,31 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, meter: Meter) -> byt
 def gunzip_chunks(fh: BinaryIO, meter: Meter, on_truncated: type[Exception]) -> Iterator[bytes]:
     """Yield the decompressed bytes of a (possibly multi-member) gzip stream in chunks of at most
     CHUNK bytes; raise `on_truncated` after the last bytes if the stream stops before its end marker."""
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    fed = False  # has the current member's decompressor seen any input?
     # Compressed input goes in small pieces: what a call leaves (the rest of a member, the next
     # members) is copied by zlib on every call, so big pieces would copy quadratically.
-    while chunk := fh.read(INPUT_PIECE):
-        data, full = chunk, False
+    yield from inflate_pieces(iter(lambda: fh.read(INPUT_PIECE), b""), 16 + zlib.MAX_WBITS, meter.add, on_truncated)
+
+
+def inflate_pieces(pieces: Iterable[bytes], wbits: int, count: Callable[[int], None],
+                   on_truncated: type[Exception]) -> Iterator[bytes]:
+    """Yield the decompressed bytes of zlib/gzip/deflate data given in pieces, CHUNK bytes at most
+    at a time; `count(n)` sees every output chunk before it is yielded (it raises to stop). Gzip
+    members follow one another; `on_truncated` is raised if the data stops inside one."""
+    d = zlib.decompressobj(wbits)
+    fed = False  # has the current member's decompressor seen any input?
+    for piece in pieces:
+        data, full = piece, False
         # a full output chunk may leave more output inside zlib: ask again until it comes up short
         while data or full:
             fed = True
             out = d.decompress(data, CHUNK)
             full = len(out) == CHUNK
             if out:
-                meter.add(len(out))
+                count(len(out))
                 yield out
             if d.eof:  # member finished; the next member (if any) starts in unused_data
                 data, full = d.unused_data, False
-                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                d = zlib.decompressobj(wbits)
                 fed = False
             else:
                 data = d.unconsumed_tail
