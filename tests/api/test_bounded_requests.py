@@ -130,6 +130,19 @@ def test_a_dose_given_as_data_is_printed_by_the_number_formatter(client, questio
     assert r.json()["facts"]["drugs"][0]["dose"]["text"] == "2,400,000 units"
 
 
+def test_markdown_prints_the_formatter_s_dose(corpus_store, api_settings, question, openfda_labels):
+    from medcite.api.facts_input import CaseFactsIn
+    from medcite.limits import bounded_ask
+    from medcite.render.markdown import render_markdown
+
+    generic = openfda_labels[FEMARA]["openfda"]["generic_name"][0].lower()
+    facts = CaseFactsIn.model_validate({"drugs": [{"generic": generic, "dose": {"value": 2400000, "unit": "mg"},
+                                                   "frequency": {"times": 1, "per_days": 1}}]}).to_data()
+    answer = bounded_ask(corpus_store, question, api_settings, facts)
+    assert answer.label_checks[0].dose.prescribed == "2,400,000 mg"
+    assert "(prescribed 2,400,000 mg)" in render_markdown(answer)
+
+
 # ---------------------------------------------------------------------- bodies: size, time, nesting
 def test_body_over_the_limit_is_413(api_settings, question):
     app = create_app(api_settings.with_overrides(max_body_bytes=1000), api_keys="", rate_limit=0, workers=1)
