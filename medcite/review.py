@@ -207,7 +207,10 @@ def run_review(
     (category None when it failed); on_error(line) gets each unreadable row or failed case.
     """
     if ask_fn is None:
-        from medcite.compose.answer import ask as ask_fn
+        from medcite.limits import bounded_ask
+
+        def ask_fn(store, text, settings=None):  # a case past the limits fails alone; the queue goes on
+            return bounded_ask(store, text, settings or Settings())
     started = time.perf_counter()
     summary = ReviewSummary()
     out = Path(out_path)

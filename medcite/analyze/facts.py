@@ -18,6 +18,8 @@ regions in the liver" gives the site "liver", not "metastatic".
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import islice
 
 from medcite.analyze.abbreviations import AbbreviationTable, find_pairs, normalize_long, singular
 from medcite.analyze.drug_lexicon import DrugLexicon
@@ -30,6 +32,9 @@ Span = tuple[int, int]
 # ---------------------------------------------------------------- sentences and clauses
 
 _NO_SPLIT_BEFORE = {"e.g", "i.e", "dr", "vs", "approx", "no", "fig", "mr", "mrs", "ms", "st", "etc", "ca"}
+_WORD_WINDOW = 64
+_WORD_RUN = re.compile(r"[\w.]*")
+_LAST_WORD = re.compile(r"(\w[\w.]*)$")
 _SENT_END = re.compile(r"[.!?](?=\s+[\"'(\[]?[A-Z0-9])|\n\s*\n")
 _CLAUSE_END = re.compile(
     r";|,\s+(?:and|but|which|who|while|whereas|although)\b|\s(?:but|however|although|whereas|while|except)\b",
@@ -40,7 +45,7 @@ _CLAUSE_END = re.compile(
 def _sentences(text: str) -> list[Span]:
     spans, start = [], 0
     for m in _SENT_END.finditer(text):
-        word = re.search(r"(\w[\w.]*)$", text[start : m.start()])
+        word = _word_before(text, start, m.start())
         if m.group(0) == "." and word and (word.group(1).lower() in _NO_SPLIT_BEFORE or len(word.group(1)) == 1):
             continue
         spans.append((start, m.end()))
@@ -48,6 +53,15 @@ def _sentences(text: str) -> list[Span]:
     if start < len(text):
         spans.append((start, len(text)))
     return spans
+
+
+def _word_before(text: str, start: int, end: int) -> re.Match[str] | None:
+    """Return the match of the word ending at `end` (as `(\\w[\\w.]*)$` finds it in text[start:end]),
+    reading only as far back as the word goes: a window that doubles while it is all word characters."""
+    lo = max(start, end - _WORD_WINDOW)
+    while lo > start and _WORD_RUN.fullmatch(text, lo, end):
+        lo = max(start, end - 2 * (end - lo))
+    return _LAST_WORD.search(text[lo:end])
 
 
 def _clauses(text: str, sentences: list[Span]) -> list[Span]:
@@ -62,9 +76,10 @@ def _clauses(text: str, sentences: list[Span]) -> list[Span]:
 
 
 def _containing(spans: list[Span], pos: int) -> Span:
-    for s, e in spans:
-        if s <= pos < e:
-            return (s, e)
+    # spans are sorted and do not overlap: the last one starting at or before pos is the only candidate
+    i = bisect_right(spans, (pos, float("inf"))) - 1
+    if i >= 0 and spans[i][0] <= pos < spans[i][1]:
+        return spans[i]
     return spans[-1] if spans else (0, 0)
 
 
@@ -72,8 +87,13 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _words(text: str) -> int:
-    return len(re.findall(r"[A-Za-z0-9]+", text))
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _at_most_words(text: str, start: int, end: int, limit: int) -> bool:
+    """Return True when text[start:end] has at most `limit` words; stops counting past the limit,
+    so that asking about a short gap never costs the length of a long one."""
+    return len(list(islice(_WORD.finditer(text, start, max(start, end)), limit + 1))) <= limit
 
 
 # ---------------------------------------------------------------- negation
@@ -98,8 +118,13 @@ _SCOPE_STOP = re.compile(
     re.IGNORECASE,
 )
 # A comma ends a scope unless a list goes on to "or"/"nor"/"and" ("no fever, chills, or cough").
-_LIST_TAIL = re.compile(r"(?:\s*[\w\- ]{1,30},)*\s*(?:or|nor|and)\s+[\w\-]+(?:\s+[\w\-]+){0,3}", re.IGNORECASE)
+# Each item is leading whitespace taken whole, then up to 30 word characters, or only spaces
+# (as "\s*[\w\- ]{1,30}," reads them, without the exponential ways of splitting the spaces).
+_LIST_TAIL = re.compile(
+    r"(?:\s*+(?:[\w\-][\w\- ]{0,29}|(?<= )),)*\s*(?:or|nor|and)\s+[\w\-]+(?:\s+[\w\-]+){0,3}", re.IGNORECASE
+)
 SCOPE_WORDS = 8
+_NONSPACE = re.compile(r"\S+")
 
 
 def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
@@ -111,9 +136,9 @@ def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
     if comma >= 0:
         tail = _LIST_TAIL.match(text, comma + 1, end)
         end = tail.end() if tail else comma
-    words = list(re.finditer(r"\S+", text[start:end]))
+    words = list(islice(_NONSPACE.finditer(text, start, end), SCOPE_WORDS + 1))
     if words[SCOPE_WORDS:]:
-        end = start + words[SCOPE_WORDS - 1].end()
+        end = words[SCOPE_WORDS - 1].end()
     return end
 
 
@@ -215,7 +240,7 @@ def _assign_roles(text: str, drugs: list[DrugMention], clauses: list[Span]) -> N
         best: tuple[int, int, str, str] | None = None
         for role, rx in _ROLE_BEFORE:
             for m in rx.finditer(text, window_start, d.start):
-                if _words(text[m.end() : d.start]) > ROLE_GAP_WORDS:
+                if not _at_most_words(text, m.end(), d.start, ROLE_GAP_WORDS):
                     continue
                 cand = (m.end(), m.end() - m.start(), role, m.group(0))
                 if best is None or cand[:2] > best[:2]:
@@ -459,22 +484,30 @@ def _qualifiers(text: str, sentences: list[Span], conditions: list[ConditionMent
                 continue
             out.append(Qualifier(kind, _qualifier_value(how, m), m.group(0), m.start(), m.end()))
     names = [(c.start, c.end) for c in conditions]
+    triggers: dict[Span, list[Span]] = {}  # per sentence, found once
     for m in _SITE.finditer(text):
         span = (m.start(), m.end())
         if any(_overlaps(span, n) for n in names) or any(_overlaps(span, b) for b in blocked):
             continue
-        s_start, s_end = _containing(sentences, m.start())
-        near = False
-        for t in _SITE_TRIGGER.finditer(text, s_start, s_end):
-            gap = text[min(t.end(), m.end()) : max(t.start(), m.start())]
-            if _words(gap) <= SITE_WINDOW_WORDS:
-                near = True
-                break
-        if near:
+        sentence = _containing(sentences, m.start())
+        if sentence not in triggers:
+            triggers[sentence] = [t.span() for t in _SITE_TRIGGER.finditer(text, *sentence)]
+        if _near_trigger(text, span, triggers[sentence]):
             site = next(_SITES[int(k[1:])][1] for k, v in m.groupdict().items() if v)
             out.append(Qualifier("site", site, m.group(0), m.start(), m.end()))
     out.sort(key=lambda q: q.start)
     return out
+
+
+def _near_trigger(text: str, site: Span, triggers: list[Span]) -> bool:
+    """Return True when a site trigger (sorted, not overlapping) overlaps the site or is at most
+    SITE_WINDOW_WORDS words from it: only the last trigger starting before the site and the first
+    one starting at or after it can be nearest."""
+    i = bisect_right(triggers, (site[0], -1))
+    for t in triggers[max(0, i - 1) : i + 1]:
+        if _at_most_words(text, min(t[1], site[1]), max(t[0], site[0]), SITE_WINDOW_WORDS):
+            return True
+    return False
 
 
 # Qualifiers (grade, stage, resection, metastatic sites...) describe tumours: when the case names
@@ -484,20 +517,27 @@ _ONCOLOGIC = re.compile(r"tumou?r|cancer|carcinoma|neoplasm|malignan|oma\b|omas\
 MODIFIER_GAP_WORDS = 3
 
 
-def _target(text: str, q: Qualifier, live: list[ConditionMention], sentences: list[Span]) -> ConditionMention:
-    """Return the condition a qualifier belongs to (see the attachment rules in the module docstring)."""
+def _pool(live: list[ConditionMention]) -> list[ConditionMention]:
+    """Return the conditions qualifiers go to: the tumours of the case, else every live condition."""
     onc = [c for c in live if _ONCOLOGIC.search(c.name) or (c.abbreviation and _ONCOLOGIC.search(c.abbreviation))]
-    pool = onc or live
+    return onc or live
+
+
+def _target(text: str, q: Qualifier, live: list[ConditionMention], sentences: list[Span],
+            pool: list[ConditionMention] | None = None) -> ConditionMention:
+    """Return the condition a qualifier belongs to (see the attachment rules in the module docstring)."""
+    pool = pool if pool is not None else _pool(live)
     s_start, s_end = _containing(sentences, q.start)
     same = [c for c in pool if s_start <= c.start < s_end]
     for c in same:
         if c.start <= q.start < c.end:
             return c
     # Written before the condition as a modifier: "metastatic colorectal cancer", "grade 2 ... NET".
-    right = [c for c in same if c.start >= q.end and _words(text[q.end : c.start]) <= MODIFIER_GAP_WORDS]
+    # The first condition after the qualifier has the shortest gap: only it can be near enough.
+    first_right = next((c for c in same if c.start >= q.end), None)
     left = [c for c in same if c.end <= q.start]
-    if right:
-        return right[0]
+    if first_right is not None and _at_most_words(text, q.end, first_right.start, MODIFIER_GAP_WORDS):
+        return first_right
     if left:
         return left[-1]
     if same:
@@ -512,8 +552,9 @@ def _attach_qualifiers(
     live = [c for c in conditions if not c.negated]
     if not live:
         return
+    pool = _pool(live)
     for q in quals:
-        target = _target(text, q, live, sentences)
+        target = _target(text, q, live, sentences, pool)
         target.qualifiers.append(q)
         if q.kind == "grade" and q.value.isdigit() and target.grade is None:
             target.grade = int(q.value)
