@@ -29,3 +29,18 @@ def openfda_labels(shared_data) -> dict[str, dict]:
 
     with gzip.open(shared_data / "fda_labels_openfda_pharmgkb" / "openfda_labels.jsonl.gz", "rt", encoding="utf-8") as f:
         return {r["set_id"]: r for r in map(json.loads, f)}
+
+
+@pytest.fixture(scope="session")
+def regimen(openfda_labels) -> dict:
+    """The Fareston (toremifene) label's own regimen and indication, read from the openFDA record."""
+    import re
+
+    from medcite.analyze.regimen import find_doses, find_frequencies
+
+    label = openfda_labels["2cab8dd1-3a10-48e6-86ce-0e5275ed49e5"]
+    dosage = label["dosage_and_administration"][0]
+    dose, freq = find_doses(dosage)[0], find_frequencies(dosage)[0]
+    condition = re.search(r"metastatic breast cancer", label["indications_and_usage"][0]).group(0)
+    return {"rxcui": label["openfda"]["rxcui"], "dose": dose, "frequency": freq,
+            "route": label["openfda"]["route"][0].lower(), "condition": condition}

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from medcite.analyze.regimen import find_doses, find_frequencies
+from medcite.analyze.regimen import find_doses
 from medcite.api.app import create_app
 from medcite.api.cds_models import CDSDiscovery, CDSResponse
 from medcite.api.fhir_case import HookCase, draft_orders, read_prefetch, resolve_orders
@@ -18,17 +18,6 @@ SET_ID = "2cab8dd1-3a10-48e6-86ce-0e5275ed49e5"  # Fareston (toremifene citrate)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LABEL_URL = f"https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid={SET_ID}"
 EHR = "https://ehr.example.org/r4"  # the FHIR server the tests' deployments list (MEDCITE_FHIR_SERVERS)
-
-
-@pytest.fixture(scope="module")
-def regimen(openfda_labels) -> dict:
-    """The label's own regimen and indication, read from the openFDA record."""
-    label = openfda_labels[SET_ID]
-    dosage = label["dosage_and_administration"][0]
-    dose, freq = find_doses(dosage)[0], find_frequencies(dosage)[0]
-    condition = re.search(r"metastatic breast cancer", label["indications_and_usage"][0]).group(0)
-    return {"rxcui": label["openfda"]["rxcui"], "dose": dose, "frequency": freq,
-            "route": label["openfda"]["route"][0].lower(), "condition": condition}
 
 
 def medication_request(regimen, dose_value: float, rid: str = "mr-1") -> dict:

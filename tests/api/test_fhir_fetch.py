@@ -19,7 +19,7 @@ from medcite.api.app import create_app
 from medcite.api.cds_models import CDSResponse
 from medcite.api.fhir_fetch import fetch_prefetch, listed_base, parse_base
 
-from test_cds_hooks import hook_request, prefetch, regimen  # noqa: F401  (regimen is a fixture)
+from test_cds_hooks import hook_request, prefetch
 
 MB = 1 << 20
 TOKEN = {"access_token": "token-123", "token_type": "Bearer", "expires_in": 300, "scope": "user/Patient.read", "subject": "medcite"}
