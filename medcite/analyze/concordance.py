@@ -46,7 +46,7 @@ def drugs_to_check(facts: CaseFacts) -> list[DrugMention]:
         prev = out.get(d.generic)
         # the mention that carries a regimen is the one to check; of two, the later one (the order
         # a vignette ends with: "... on 20 mg for 6 weeks. Increase citalopram to 40 mg")
-        if prev is None or (d.dose is not None and (d.role == "proposed" or prev.role != "proposed")):
+        if prev is None or (d.dose is not None and (prev.dose is None or d.role == "proposed" or prev.role != "proposed")):
             out[d.generic] = d
     return list(out.values())
 
