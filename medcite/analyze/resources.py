@@ -4,7 +4,8 @@
 - the corpus abbreviation table,
 - the pharmacologic-class catalog of the held labels (`analyze.question`),
 - the corpus's verbs (`analyze.statements`: which sentences are statements, not fragments),
-- the corpus's boilerplate: sentences written alike in many documents (never quoted as an answer).
+- the corpus's boilerplate: sentences written alike in many documents (never quoted as an answer),
+- the everyday phrases the labels' patient sections gloss ("low thyroid hormone levels (hypothyroidism)").
 
 `medcite ingest` builds them after the indexes (`prepare_resources`) and saves them to
 `<index>.search/resources/resources.pkl` with the corpus version; `case_resources` loads that file
@@ -23,11 +24,11 @@ from pathlib import Path
 
 from medcite.analyze.abbreviations import AbbreviationTable
 from medcite.analyze.drug_lexicon import DrugLexicon
-from medcite.analyze.question import ClassCatalog, build_class_catalog
+from medcite.analyze.question import ClassCatalog, build_class_catalog, gloss_matcher, mine_glosses
 from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
 from medcite.index.store import corpus_cached
 
-RESOURCES_VERSION = 3  # bump when a resource changes shape: the saved file is then rebuilt
+RESOURCES_VERSION = 4  # bump when a resource changes shape: the saved file is then rebuilt
 
 
 @dataclass
@@ -40,6 +41,7 @@ class CaseResources:
     classes: ClassCatalog
     verbs: VerbLexicon
     boilerplate: frozenset[str] = frozenset()  # keys of sentences written alike in many documents
+    glosses: DrugLexicon | None = None  # everyday phrases the patient-facing label sections gloss
     version: int = RESOURCES_VERSION
 
 
@@ -58,6 +60,7 @@ def build_resources(store) -> CaseResources:
         classes=build_class_catalog(store),
         verbs=mine_verbs(store),
         boilerplate=mine_boilerplate(store),
+        glosses=gloss_matcher(mine_glosses(store)),
     )
 
 

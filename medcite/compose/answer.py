@@ -335,7 +335,7 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
     case = extract_facts(question, res.lexicon, res.abbreviations)
     if facts is not None:
         case = facts_from_data(facts, question, read=case)
-    u = understand(case, res.classes, res.abbreviations)
+    u = understand(case, res.classes, res.abbreviations, res.glosses)
     registry = CitationRegistry(store)
     checks: list[DrugCheck] = check_case(store, case, registry.cite_read, res.lexicon) if u.check_label else []
     store.ensure_search_ready()
