@@ -87,6 +87,8 @@ _CUES: list[tuple[Intent, re.Pattern[str], str]] = [
     (I.INDICATION, _rx(r"\bused\s+(?:for|to|in)\b|\buse[sd]?\s+(?:of|for)\b|\bfor\s*\??$|\bgood\s+for\b|\btreat\w*|\bhelp\w*|"
                        r"\bprescribed\b|\bwhy\b|\bindicat\w*|\bcure\w*|\bwork\s+for\b|\bfor\s+what\b|\bpurpose\b|\bapproved\b|\bprevent\w*"), _DRUG),
     (I.MONITORING, _rx(r"\bmonitor\w*|\bfollow[\s-]?up|\bscreening\s+(?:interval|schedule)"), _NO_DRUG),
+    (I.DOSING, _rx(r"\bdos(?:e|es|age|ing)\b|\bhow\s+much\b[^?]*\b(?:take|need|give|use)\b|\bhow\s+many\s+(?:mg|pills|tablets|times)"),
+     _NO_DRUG),
     (I.PROGNOSIS, _rx(r"\bhow\s+long\s+(?:does|do|will|is|are|would|should)\b|\blast\b|\bheal\w*|\bgo\s+away|\bcontagious|"
                       r"\bspread\w*|\bcatch\b|\brecur\w*|\bcome\s+back|\bprognosis|\bsurviv\w*|\blife\s+expectancy|"
                       r"\boutlook|\bcurable|\bserious\b|\bdangerous\b|\bpermanent\w*|\bturn\s+into|\bmore\s+than\s+once|"
