@@ -20,6 +20,10 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+# How sections are cut into passages (medcite.ingest.chunking); part of every content hash, so a
+# new version re-chunks every record on the next ingest.
+CHUNKING_VERSION = 2
+
 Tier = Literal["guideline", "label", "research"]
 TIERS: tuple[str, ...] = ("guideline", "label", "research")
 
@@ -79,6 +83,7 @@ class Document:
             "version": self.version,
             "meta": self.meta,
             "sections": [asdict(s) for s in self.sections],
+            "chunking": CHUNKING_VERSION,
         }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -202,21 +207,69 @@ class AnswerSection:
     note: str | None = None  # e.g. "No FDA label for lanreotide is held in the index."
 
 
+class IndicationStatus(StrEnum):
+    """Is the case's use of the drug among its label's indications?"""
+
+    ON_LABEL = "on_label"  # the condition is one of the label's indications
+    OFF_LABEL = "off_label"  # the condition is recognised and is not among the indications
+    NOT_INDICATED = "not_indicated"  # a Limitation of Use or a "not indicated / not for" sentence excludes it
+    UNCLEAR = "unclear"  # no condition recognised, or only a partial match
+    NO_LABEL = "no_label"  # no label of the drug is held in the index
+
+
+class RegimenStatus(StrEnum):
+    """Prescribed dose, frequency or route against the label's dosing row for this patient."""
+
+    MATCHES = "matches"  # the dosing row for this indication and population covers the order
+    MISMATCH = "mismatch"  # it does not, or a fact of the case requires an adjustment the order ignores
+    NOT_STATED = "not_stated"  # could not be checked; `detail` says why
+    NOT_PRESCRIBED = "not_prescribed"  # the order gives none
+
+
+class AlertKind(StrEnum):
+    """What a label sentence that a fact of the case triggers is."""
+
+    CONTRAINDICATION = "contraindication"
+    BOXED_WARNING = "boxed_warning"
+    WARNING = "warning"
+    INTERACTION = "interaction"
+    DOSAGE = "dosage"  # a dose adjustment the fact calls for
+    POPULATION = "population"  # age, pregnancy, lactation, renal or hepatic impairment
+
+
+class ReviewCategory(StrEnum):
+    """The one outcome of a label check in batch review, on a CDS card and in the bottom line;
+    `SEVERITY` orders them, worst first."""
+
+    CONTRAINDICATED = "contraindicated"  # a contraindication this patient's facts trigger
+    NOT_INDICATED = "not indicated"
+    OFF_LABEL = "off-label"
+    DOSE_MISMATCH = "dose mismatch"
+    UNCLEAR = "unclear"  # no label, or something could not be checked (the check says why)
+    ON_LABEL = "on-label"  # indication on label and every prescribed part of the regimen matches
+
+
+SEVERITY: tuple[ReviewCategory, ...] = (
+    ReviewCategory.CONTRAINDICATED, ReviewCategory.NOT_INDICATED, ReviewCategory.OFF_LABEL,
+    ReviewCategory.DOSE_MISMATCH, ReviewCategory.UNCLEAR, ReviewCategory.ON_LABEL,
+)
+
+
 @dataclass
 class Verdict:
-    """One verdict with the label passages that support it. Indication status: on_label |
-    not_indicated | unclear | no_label (no label of the drug is held in the index)."""
+    """One verdict with the label passages that support it (`IndicationStatus`)."""
 
-    status: str
+    status: IndicationStatus
     citations: list[int] = field(default_factory=list)
     text: str | None = None
 
 
 @dataclass
 class DoseVerdict:
-    """Prescribed vs labeled dose: status matches | mismatch | not_stated | not_prescribed."""
+    """Prescribed vs labeled dose, frequency or route (`RegimenStatus`); `detail` says why when
+    the status is not_stated or mismatch."""
 
-    status: str
+    status: RegimenStatus
     labeled: str | None = None
     prescribed: str | None = None
     citations: list[int] = field(default_factory=list)
@@ -227,7 +280,7 @@ class DoseVerdict:
 class Alert:
     """A boxed warning, contraindication or warning that a fact of the case triggers."""
 
-    kind: str  # boxed_warning | contraindication | warning | interaction | dosage (a dose adjustment the fact calls for)
+    kind: AlertKind
     text: str
     trigger: str
     citations: list[int] = field(default_factory=list)
@@ -245,6 +298,40 @@ class LabelCheck:
     route: DoseVerdict
     alerts: list[Alert] = field(default_factory=list)
     note: str | None = None
+
+    def regimen(self) -> dict[str, DoseVerdict]:
+        """Return the dose, frequency and route verdicts by name."""
+        return {"dose": self.dose, "frequency": self.frequency, "route": self.route}
+
+    def category(self) -> ReviewCategory:
+        """Return the check's one outcome. "on-label" only when the indication is on label and
+        every prescribed part of the regimen matches (and something was prescribed); anything
+        undecided is "unclear"; a contraindication this patient triggers outranks everything."""
+        if any(a.kind == AlertKind.CONTRAINDICATION for a in self.alerts):
+            return ReviewCategory.CONTRAINDICATED
+        status = self.indication.status
+        if self.label is None:
+            return ReviewCategory.UNCLEAR
+        if status == IndicationStatus.NOT_INDICATED:
+            return ReviewCategory.NOT_INDICATED
+        if status == IndicationStatus.OFF_LABEL:
+            return ReviewCategory.OFF_LABEL
+        parts = [v for v in self.regimen().values() if v.status != RegimenStatus.NOT_PRESCRIBED]
+        if any(v.status == RegimenStatus.MISMATCH for v in parts):
+            return ReviewCategory.DOSE_MISMATCH
+        if status == IndicationStatus.ON_LABEL and parts and all(v.status == RegimenStatus.MATCHES for v in parts):
+            return ReviewCategory.ON_LABEL
+        return ReviewCategory.UNCLEAR
+
+    def undecided(self) -> list[str]:
+        """Return what could not be checked and why, one phrase each ("dose: units not comparable")."""
+        out = []
+        if self.indication.status in (IndicationStatus.UNCLEAR, IndicationStatus.NO_LABEL):
+            out.append(f"indication: {self.note or self.indication.status}")
+        for name, v in self.regimen().items():
+            if v.status == RegimenStatus.NOT_STATED:
+                out.append(f"{name}: {v.detail or 'the label states none to compare'}")
+        return out
 
 
 class Intent(StrEnum):

@@ -5,10 +5,14 @@ each one with the same `ask` call as the CLI and the API, and appends one JSON l
 output file. A re-run skips the ids already in the output, so a stopped review resumes where it
 stopped. Each case gets one category from its label checks:
 
-- on-label: every proposed drug is indicated for the case and its regimen matches the label
-- not indicated: a drug's label does not support the case's condition
-- dose mismatch: a dose, frequency or route differs from the label
-- unclear: no proposed drug, no label held, or the label check could not decide
+- contraindicated: a contraindication of a drug's label is triggered by the patient's facts
+- not indicated: a Limitation of Use or a "not indicated / not for" sentence excludes the use
+- off-label: the condition is recognised and is not among the label's indications
+- dose mismatch: a dose, frequency or route differs from the label's row for this patient
+- unclear: no proposed drug, no label held, or something could not be checked (the line says what)
+- on-label: every proposed drug is indicated and every prescribed part of its regimen matches
+
+The category is `LabelCheck.category()`, the same one the CDS card and the bottom line use.
 """
 
 from __future__ import annotations
@@ -24,17 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from medcite.errors import MedciteError
-from medcite.records import LabelCheck, RecordError
+from medcite.records import SEVERITY, LabelCheck, RecordError, ReviewCategory
 from medcite.settings import Settings
 
-CATEGORIES: tuple[str, ...] = ("on-label", "not indicated", "dose mismatch", "unclear")
-# A case takes the most serious category of its drugs (first in this order).
-SEVERITY: tuple[str, ...] = ("not indicated", "dose mismatch", "unclear", "on-label")
-# Statuses of the label check (medcite.analyze.concordance): indication on_label | not_indicated |
-# unclear; dose, frequency and route matches | mismatch | not_stated | not_prescribed.
-ON_LABEL = {"on_label"}
-NOT_INDICATED = {"not_indicated"}
-REGIMEN_MISMATCH = {"mismatch"}
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in ReviewCategory)
 TEXT_FIELDS = ("case", "question")
 
 
@@ -126,31 +123,20 @@ def _case(row: dict, source: str, where: str) -> Case | RecordError:
 
 
 # ---------------------------------------------------------------------- verdicts
-def classify(check: LabelCheck) -> str:
-    """Return the category of one drug's label check (one of CATEGORIES)."""
-    if check.label is None:
-        return "unclear"
-    indication = (check.indication.status or "").lower()
-    if indication in NOT_INDICATED:
-        return "not indicated"
-    if any((v.status or "").lower() in REGIMEN_MISMATCH for v in (check.dose, check.frequency, check.route)):
-        return "dose mismatch"
-    return "on-label" if indication in ON_LABEL else "unclear"
-
-
 def case_category(categories: list[str]) -> str:
     """Return the category of a case from its drugs' categories (the most serious; unclear when none)."""
     for name in SEVERITY:
         if name in categories:
-            return name
-    return "unclear"
+            return name.value
+    return ReviewCategory.UNCLEAR.value
 
 
 def verdict_json(check: LabelCheck) -> dict[str, Any]:
     """Return the compact verdicts of one label check for a review result line."""
     return {
         "drug": check.drug,
-        "category": classify(check),
+        "category": check.category().value,
+        "undecided": check.undecided(),
         "label": check.label,
         "indication": check.indication.status,
         "dose": {"status": check.dose.status, "labeled": check.dose.labeled, "prescribed": check.dose.prescribed},
@@ -221,7 +207,10 @@ def run_review(
     (category None when it failed); on_error(line) gets each unreadable row or failed case.
     """
     if ask_fn is None:
-        from medcite.compose.answer import ask as ask_fn
+        from medcite.limits import bounded_ask
+
+        def ask_fn(store, text, settings=None):  # a case past the limits fails alone; the queue goes on
+            return bounded_ask(store, text, settings or Settings())
     started = time.perf_counter()
     summary = ReviewSummary()
     out = Path(out_path)

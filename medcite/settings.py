@@ -13,6 +13,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 DEFAULT_INDEX = "medcite.db"
+# Fields that never change an answer (paths, limits, serving, ingest): left out of the settings hash.
+OPERATIONAL_FIELDS = frozenset({
+    "index_path", "query_timeout_s", "log_patient_text", "max_question_chars", "max_facts_bytes",
+    "max_drugs_per_case", "max_drug_mentions", "max_bundle_entries", "max_body_bytes", "max_json_depth", "body_timeout_s",
+    "workers", "max_queue", "max_connections", "fhir_servers", "fhir_deadline_s", "fhir_max_response_bytes",
+    "ingest_max_inflated_mb", "ingest_max_ratio", "ingest_max_errors_per_file",
+})
 
 
 @dataclass(frozen=True)
@@ -34,12 +41,35 @@ class Settings:
     k_label: int = 12
     k_research: int = 8
     max_sentences_per_tier: int = 6
-    query_timeout_s: float = 10.0  # API: time limit of one query
+    query_timeout_s: float = 10.0  # API: time limit of one query; the query is stopped there, not only answered 504
     log_patient_text: bool = False  # MEDCITE_LOG_PATIENT_TEXT: never by default
+
+    # ---- bounded work per request (README "Security"); a request past a limit is refused, never cut
+    max_question_chars: int = 10_000  # a case or question longer than this: 413
+    max_facts_bytes: int = 16_384  # the `facts` object of /api/v1/ask as JSON: 413 past it
+    max_drugs_per_case: int = 8  # distinct drugs checked against their labels (proposed, or asked about): 422 past it
+    max_drug_mentions: int = 40  # drug names in a case, any role (co-medications included): 422 past it
+    max_bundle_entries: int = 200  # entries of one FHIR Bundle in a hook request (draftOrders, each prefetch): 413
+    max_body_bytes: int = 1_000_000  # request body: 413 past it
+    max_json_depth: int = 64  # nesting of a request body's JSON: 400/422 past it
+    body_timeout_s: float = 10.0  # the whole request body must arrive within this: 408 past it
+    workers: int = 4  # MEDCITE_WORKERS: query threads of the server
+    max_queue: int = 8  # queries waiting for a worker; one more is refused with 503 and Retry-After
+    max_connections: int = 200  # open connections uvicorn serves at once (503 past it)
+
+    # ---- CDS Hooks: fetching missing prefetch data from the EHR's FHIR server
+    fhir_servers: str = ""  # MEDCITE_FHIR_SERVERS: comma-separated base URLs; empty = never fetch
+    fhir_deadline_s: float = 5.0  # all fetches of one hook call together
+    fhir_max_response_bytes: int = 2_000_000  # one FHIR response, after decompression
+
+    # ---- ingest
+    ingest_max_inflated_mb: int = 4096  # decompressed bytes of one file (gzip / zip member)
+    ingest_max_ratio: float = 100.0  # decompressed / compressed size of one file, checked past 32 MB
+    ingest_max_errors_per_file: int = 100  # errors of one file printed and logged; the rest are counted
 
     def hash(self) -> str:
         """Return a short stable hash of the settings that change answers (not paths or limits)."""
-        answer_fields = {k: v for k, v in asdict(self).items() if k not in {"index_path", "query_timeout_s", "log_patient_text"}}
+        answer_fields = {k: v for k, v in asdict(self).items() if k not in OPERATIONAL_FIELDS}
         blob = json.dumps(answer_fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -69,6 +99,11 @@ def load_settings(**overrides) -> Settings:
         if value is not None:
             env[f.name] = _coerce(value, getattr(base, f.name))
     return base.with_overrides(**env).with_overrides(**overrides)
+
+
+def env_name(field_name: str) -> str:
+    """Return the environment variable that overrides a settings field ("MEDCITE_MAX_QUEUE")."""
+    return "MEDCITE_INDEX" if field_name == "index_path" else f"MEDCITE_{field_name.upper()}"
 
 
 def index_path(settings: Settings) -> Path:

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# The README's test command: set up the venv, then run the whole suite on ../shared/data.
+# The README's test command: set up the venv, install what the tests need that PyPI does not ship
+# (Debian's chromium for the browser test), then run the whole suite on ../shared/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+      || echo "warning: chromium could not be installed; the browser test will fail" >&2
+  else
+    echo "warning: chromium is not installed (apt-get install chromium as root); the browser test will fail" >&2
+  fi
+fi
 export HF_HUB_OFFLINE=1
 .venv/bin/python -m pytest -q

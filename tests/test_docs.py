@@ -29,3 +29,11 @@ def test_readme_setup_commands_exist():
         assert f"bash {script}" in README
         assert (repo / script).is_file()
     assert "bash scripts/test.sh" in (repo / ".ci" / "run").read_text()
+
+
+def test_every_limit_is_documented_in_the_security_section():
+    from medcite.settings import OPERATIONAL_FIELDS, env_name
+
+    security = README.split("\n## Security\n", 1)[1]
+    missing = [env_name(f) for f in sorted(OPERATIONAL_FIELDS - {"index_path", "log_patient_text"}) if env_name(f) not in security]
+    assert missing == []

@@ -83,7 +83,7 @@ def test_review_sorts_cases_and_resumes(tmp_path, corpus_store, cases):
     assert [json.loads(line)["id"] for line in lines] == [c["id"] for c in cases]
     results = read_results(out)
     assert {k: v["category"] for k, v in results.items()} == EXPECTED
-    assert second.categories == {"on-label": 1, "not indicated": 1, "dose mismatch": 1, "unclear": 1}
+    assert second.categories == {"on-label": 1, "not indicated": 1, "dose mismatch": 1, "unclear": 1, "contraindicated": 0, "off-label": 0}
 
     mismatch = results["fareston-10x"]["verdicts"]
     assert [(v["drug"], v["indication"], v["dose"]["status"], v["frequency"]["status"], v["route"]["status"]) for v in mismatch] == [
@@ -113,14 +113,15 @@ def test_review_command_on_csv(tmp_path, corpus_index, cases):
     assert result.exit_code == 0, result.output
     assert f"error: {path} [line 6]: no `id`" in result.output
     for name in CATEGORIES:
-        assert re.search(rf"{name}\s*│\s*1\b", result.stdout), result.stdout
+        expected = 0 if name in ("contraindicated", "off-label") else 1
+        assert re.search(rf"{name}\s*│\s*{expected}\b", result.stdout), result.stdout
     assert "cases read: 4, answered now: 4, already done: 0, failed: 0, unreadable rows: 1" in result.stdout
 
     again = runner.invoke(cli, args + ["--json"])
     assert again.exit_code == 0, again.output
     summary = json.loads(again.stdout)
     assert (summary["answered"], summary["skipped"]) == (0, 4)
-    assert summary["categories"] == {"on-label": 1, "not indicated": 1, "dose mismatch": 1, "unclear": 1}
+    assert summary["categories"] == {"on-label": 1, "not indicated": 1, "dose mismatch": 1, "unclear": 1, "contraindicated": 0, "off-label": 0}
 
 
 def test_review_rejects_other_formats(tmp_path, corpus_index):

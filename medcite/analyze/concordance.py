@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
+from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, combination_exclusion, excluded_by_words, fit_by_meaning
 from medcite.analyze.label_alerts import case_alerts
-from medcite.analyze.label_dose import DoseRegion, compare_regimen, dose_region, statements
-from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes
-from medcite.analyze.label_text import LabelText, Span, quote, sentences_of, terms
-from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, LabelCheck, Verdict
+from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
+from medcite.analyze.label_dose import DoseRegion, dose_region
+from medcite.analyze.label_dosing import stored_rows
+from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes, labelled_name
+from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
+from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, RegimenStatus, Verdict
 
 
 @dataclass
@@ -36,13 +39,14 @@ def drugs_to_check(facts: CaseFacts) -> list[DrugMention]:
     """Return one mention per drug to check: the proposed drugs, else every drug named without a
     role (a question about a drug), never co-medications or imaging agents."""
     chosen = [d for d in facts.drugs if d.role == "proposed" and not d.negated]
-    if not chosen:
-        chosen = [d for d in facts.drugs if d.role == "unspecified" and not d.negated]
+    # an order line without a verb ("Tolterodine 2 mg twice daily.") proposes its drug too
+    chosen += [d for d in facts.drugs if d.role == "unspecified" and not d.negated and (d.dose is not None or not chosen)]
     out: dict[str, DrugMention] = {}
-    for d in chosen:
+    for d in sorted(chosen, key=lambda m: m.start):
         prev = out.get(d.generic)
-        # the mention that carries a regimen is the one to check
-        if prev is None or (prev.dose is None and d.dose is not None):
+        # the mention that carries a regimen is the one to check; of two, the later one (the order
+        # a vignette ends with: "... on 20 mg for 6 weeks. Increase citalopram to 40 mg")
+        if prev is None or (d.dose is not None and (d.role == "proposed" or prev.role != "proposed")):
             out[d.generic] = d
     return list(out.values())
 
@@ -92,48 +96,31 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     # The case's own words (drug names aside) break ties between labels of one drug.
     drug_words = {w for d in facts.drugs for w in terms(d.text)}
     case_words = set(terms(facts.text)) - drug_words
-    choice, label, match = choose_label(store, mention.generic, conditions, case_words)
-    prescribed = _prescribed(mention)
+    choice, label, match = choose_label(store, labelled_name(store, mention), conditions, case_words)
     if label is None or match is None:
-        note = f"No FDA label for {mention.generic} is held in the index."
-        check = LabelCheck(
-            drug=mention.generic, label=None,
-            indication=Verdict("no_label", [], note),
-            dose=DoseVerdict("not_stated", None, prescribed["dose"], [], "no label held"),
-            frequency=DoseVerdict("not_stated", None, prescribed["frequency"], [], "no label held"),
-            route=DoseVerdict("not_stated", None, prescribed["route"], [], "no label held"),
-            note=note,
-        )
-        return DrugCheck(check, mention, choice=choice)
-
+        return _no_label(mention, choice)
+    _refine(store, label, match, facts, mention)
     label_info = {
         "set_id": label.meta.get("set_id"), "doc_id": label.doc_id, "title": label.title,
         "version": label.meta.get("version"), "effective_date": label.meta.get("effective_time"),
         "other_labels": [d for d in choice.candidates if d != label.doc_id], "reason": choice.reason,
     }
-    spans: dict[str, list[Span]] = {}
-    if match.status == "not_indicated" and match.exclusion is not None:
-        spans["indication"] = [match.exclusion]
-        text = quote(match.exclusion.text)
-    elif match.unit is not None:
-        best = _best_sentence(match)
-        spans["indication"] = [best] if best else []
-        text = quote(best.text) if best else match.reason
-    else:
-        # No indication matched (or no condition given): quote what the label is indicated for.
-        spans["indication"] = _indicated_sentences(match)
-        text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
+    spans: dict[str, list[Span]] = {"indication": _indication_spans(match)}
+    text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
-    region = dose_region(label, match.unit if match.status != "not_indicated" else None, match.condition)
-    own = label.names() + [mention.generic, mention.text]
-    other = _other_drug_finder(lexicon, mention.generic)
-    stmts = statements(region, own, other) if region else []
-    cmp = compare_regimen(mention, region, stmts, label.meta.get("routes") or [])
-    verdicts = {}
-    for key, (status, labeled, pres, vspans, detail) in (("dose", cmp.dose), ("frequency", cmp.frequency), ("route", cmp.route)):
-        spans[key] = vspans
-        verdicts[key] = DoseVerdict(status, labeled, pres, cite(_pids(vspans)), detail)
+    region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
+    verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon)
+    if match.status in (IndicationStatus.OFF_LABEL, IndicationStatus.NOT_INDICATED):
+        # the label gives no dose for a use it does not list: nothing to match the order against
+        for key in ("dose", "frequency"):
+            v = verdicts[key]
+            if v.status == RegimenStatus.MATCHES:
+                verdicts[key] = DoseVerdict(RegimenStatus.NOT_STATED, None, v.prescribed, [],
+                                            "no dosing row: the label does not give this use")
+                vspans[key] = []
+    spans.update(vspans)
+    verdicts = {k: DoseVerdict(v.status, v.labeled, v.prescribed, cite(_pids(spans[k])), v.detail) for k, v in verdicts.items()}
 
     alerts = []
     synonyms = getattr(store, "synonyms", lambda g: [])
@@ -145,6 +132,90 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
         note=match.reason,
     )
     return DrugCheck(check, mention, label, match, region, choice, spans)
+
+
+def _no_label(mention: DrugMention, choice: LabelChoice) -> DrugCheck:
+    """Return the check of a drug whose label is not held: said plainly, nothing borrowed."""
+    prescribed = _prescribed(mention)
+    note = f"No FDA label for {mention.generic} is held in the index."
+    check = LabelCheck(
+        drug=mention.generic, label=None,
+        indication=Verdict(IndicationStatus.NO_LABEL, [], note),
+        dose=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["dose"], [], "no label held"),
+        frequency=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["frequency"], [], "no label held"),
+        route=DoseVerdict(RegimenStatus.NOT_STATED, None, prescribed["route"], [], "no label held"),
+        note=note,
+    )
+    return DrugCheck(check, mention, choice=choice)
+
+
+def _indication_spans(match: IndicationMatch) -> list[Span]:
+    """Return the label sentence(s) the indication verdict rests on: the exclusion, the matched
+    indication's best sentence, or (nothing matched) what the label is indicated for."""
+    if match.status in (IndicationStatus.NOT_INDICATED, IndicationStatus.OFF_LABEL) and match.exclusion is not None:
+        return [match.exclusion]
+    if match.unit is not None:
+        best = _best_sentence(match)
+        return [best] if best else []
+    return _indicated_sentences(match)
+
+
+def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts, mention: DrugMention) -> None:
+    """Settle what the word match left unclear by meaning, and check an indication's biomarker
+    against the case (`indication_fit`)."""
+    if match.status == IndicationStatus.UNCLEAR:
+        fit = fit_by_meaning(store, label, match.units, facts)
+        if fit is not None:
+            match.status, match.reason = fit.status, fit.reason
+            if fit.status == IndicationStatus.NOT_INDICATED:
+                match.exclusion, match.exclusion_kind = fit.span, "limitation"
+            elif fit.unit is not None:
+                match.unit = fit.unit
+    if match.status in (IndicationStatus.ON_LABEL, IndicationStatus.UNCLEAR, IndicationStatus.OFF_LABEL):
+        excluded = (child_exclusion(label, facts) or excluded_by_words(label, match.unit, facts)
+                    or combination_exclusion(label, facts, mention.generic, lambda g: drug_classes(store, g)))
+        if excluded is not None:
+            match.status, match.reason, match.exclusion, match.exclusion_kind = excluded.status, excluded.reason, excluded.span, "exclusion"
+    if match.status == IndicationStatus.ON_LABEL:
+        conflict = biomarker_conflict(match.unit, facts.text)
+        if conflict is not None:
+            match.status, match.reason, match.exclusion = conflict.status, conflict.reason, conflict.span
+
+
+def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
+    """Return True when the row's first dose belongs to another drug: the drug named nearest
+    before it is not this one ("Continue long-acting octreotide 30 mg ...")."""
+    if lexicon is None or not row.doses:
+        return False
+    before = row.span.text[: row.doses[0].start]
+    others = [m for m in lexicon.find(before) if m.generic != generic and m.text.lower() not in own]
+    if not others:
+        return False
+    last_other = max(m.end for m in others)
+    low = before.lower()
+    last_own = max((low.rfind(n) for n in own if n), default=-1)
+    return last_other > last_own
+
+
+def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None):
+    """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
+    own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
+    rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
+    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated
+              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
+    synonyms = getattr(store, "synonyms", lambda g: [])
+    every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
+    classes = comedication_classes(every, others, synonyms)
+    number = region.number if region is not None else None
+    dose, basis, adjust = judge_dose(mention, rows, facts, number, classes)
+    # frequency: on the rows the dose rests on, else the rows of this patient's population in the
+    # indication's subsection (never the whole section: another indication's interval is not this one's)
+    pool = [r for r in adjust if r.doses] or candidate_rows([r for r in rows if applies(r, facts.patient, classes, facts.text)], number, facts.text)
+    freq, fbasis = judge_frequency(mention, basis, pool)
+    dna = [s for sec in label.by_code(DOSAGE) for s in sentences_of(sec)]
+    route, rspans = judge_route(mention, basis, dna, label.meta.get("routes") or [])
+    spans = {"dose": [r.span for r in basis], "frequency": [r.span for r in fbasis], "route": rspans}
+    return {"dose": dose, "frequency": freq, "route": route}, spans
 
 
 def _pids(spans: list[Span]) -> list[str]:
@@ -159,17 +230,19 @@ def _prescribed(m: DrugMention) -> dict[str, str | None]:
     }
 
 
-def _other_drug_finder(lexicon, generic: str):
-    """Return f(text) -> names of drugs other than `generic` written in text (None without a lexicon)."""
-    if lexicon is None:
-        return None
-
-    def find(text: str) -> list[str]:
-        return [m.text for m in lexicon.find(text) if m.generic != generic]
-
-    return find
-
-
 def check_case(store, facts: CaseFacts, cite, lexicon=None) -> list[DrugCheck]:
     """Return the label check of every drug to check in the case, in case order."""
     return [check_drug(store, facts, m, cite, lexicon) for m in drugs_to_check(facts)]
+
+
+def check_text(store, text: str) -> list[DrugCheck]:
+    """Return the label checks of a case text, with citation numbers in order of first use."""
+    from medcite.analyze.facts import read_case
+
+    facts, lexicon = read_case(store, text)
+    numbers: dict[str, int] = {}
+
+    def cite(pids: list[str]) -> list[int]:
+        return [numbers.setdefault(p, len(numbers) + 1) for p in dict.fromkeys(pids)]
+
+    return check_case(store, facts, cite, lexicon)

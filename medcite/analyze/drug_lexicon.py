@@ -130,6 +130,14 @@ class DrugLexicon:
                 ((_, gen),) = counter
             else:
                 (_, gen), _ = min(counter.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+                brands = [g for (rank, g) in counter if rank == _KIND_RANK["brand"] and g != key]
+                if gen == key and brands:
+                    # "Promacta" listed as its own generic by one source and as the brand of
+                    # eltrombopag by others: the brand reading names the substance.
+                    gen = max(brands, key=lambda g: (counter[(_KIND_RANK["brand"], g)], g))
+                combined = [g for g in brands if " and " in g and gen in g and g != gen]
+                if combined:
+                    gen = combined[0]  # a combination product's brand names the combination
             self._resolve[key] = (gen, kinds[(key, gen)])
             automaton.add_word(key, len(key))
         automaton.make_automaton()

@@ -18,6 +18,8 @@ regions in the liver" gives the site "liver", not "metastatic".
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import islice
 
 from medcite.analyze.abbreviations import AbbreviationTable, find_pairs, normalize_long, singular
 from medcite.analyze.drug_lexicon import DrugLexicon
@@ -30,6 +32,9 @@ Span = tuple[int, int]
 # ---------------------------------------------------------------- sentences and clauses
 
 _NO_SPLIT_BEFORE = {"e.g", "i.e", "dr", "vs", "approx", "no", "fig", "mr", "mrs", "ms", "st", "etc", "ca"}
+_WORD_WINDOW = 64
+_WORD_RUN = re.compile(r"[\w.]*")
+_LAST_WORD = re.compile(r"(\w[\w.]*)$")
 _SENT_END = re.compile(r"[.!?](?=\s+[\"'(\[]?[A-Z0-9])|\n\s*\n")
 _CLAUSE_END = re.compile(
     r";|,\s+(?:and|but|which|who|while|whereas|although)\b|\s(?:but|however|although|whereas|while|except)\b",
@@ -40,7 +45,7 @@ _CLAUSE_END = re.compile(
 def _sentences(text: str) -> list[Span]:
     spans, start = [], 0
     for m in _SENT_END.finditer(text):
-        word = re.search(r"(\w[\w.]*)$", text[start : m.start()])
+        word = _word_before(text, start, m.start())
         if m.group(0) == "." and word and (word.group(1).lower() in _NO_SPLIT_BEFORE or len(word.group(1)) == 1):
             continue
         spans.append((start, m.end()))
@@ -48,6 +53,15 @@ def _sentences(text: str) -> list[Span]:
     if start < len(text):
         spans.append((start, len(text)))
     return spans
+
+
+def _word_before(text: str, start: int, end: int) -> re.Match[str] | None:
+    """Return the match of the word ending at `end` (as `(\\w[\\w.]*)$` finds it in text[start:end]),
+    reading only as far back as the word goes: a window that doubles while it is all word characters."""
+    lo = max(start, end - _WORD_WINDOW)
+    while lo > start and _WORD_RUN.fullmatch(text, lo, end):
+        lo = max(start, end - 2 * (end - lo))
+    return _LAST_WORD.search(text[lo:end])
 
 
 def _clauses(text: str, sentences: list[Span]) -> list[Span]:
@@ -62,9 +76,10 @@ def _clauses(text: str, sentences: list[Span]) -> list[Span]:
 
 
 def _containing(spans: list[Span], pos: int) -> Span:
-    for s, e in spans:
-        if s <= pos < e:
-            return (s, e)
+    # spans are sorted and do not overlap: the last one starting at or before pos is the only candidate
+    i = bisect_right(spans, (pos, float("inf"))) - 1
+    if i >= 0 and spans[i][0] <= pos < spans[i][1]:
+        return spans[i]
     return spans[-1] if spans else (0, 0)
 
 
@@ -72,8 +87,13 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _words(text: str) -> int:
-    return len(re.findall(r"[A-Za-z0-9]+", text))
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _at_most_words(text: str, start: int, end: int, limit: int) -> bool:
+    """Return True when text[start:end] has at most `limit` words; stops counting past the limit,
+    so that asking about a short gap never costs the length of a long one."""
+    return len(list(islice(_WORD.finditer(text, start, max(start, end)), limit + 1))) <= limit
 
 
 # ---------------------------------------------------------------- negation
@@ -98,8 +118,13 @@ _SCOPE_STOP = re.compile(
     re.IGNORECASE,
 )
 # A comma ends a scope unless a list goes on to "or"/"nor"/"and" ("no fever, chills, or cough").
-_LIST_TAIL = re.compile(r"(?:\s*[\w\- ]{1,30},)*\s*(?:or|nor|and)\s+[\w\-]+(?:\s+[\w\-]+){0,3}", re.IGNORECASE)
+# Each item is leading whitespace taken whole, then up to 30 word characters, or only spaces
+# (as "\s*[\w\- ]{1,30}," reads them, without the exponential ways of splitting the spaces).
+_LIST_TAIL = re.compile(
+    r"(?:\s*+(?:[\w\-][\w\- ]{0,29}|(?<= )),)*\s*(?:or|nor|and)\s+[\w\-]+(?:\s+[\w\-]+){0,3}", re.IGNORECASE
+)
 SCOPE_WORDS = 8
+_NONSPACE = re.compile(r"\S+")
 
 
 def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
@@ -111,9 +136,9 @@ def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
     if comma >= 0:
         tail = _LIST_TAIL.match(text, comma + 1, end)
         end = tail.end() if tail else comma
-    words = list(re.finditer(r"\S+", text[start:end]))
+    words = list(islice(_NONSPACE.finditer(text, start, end), SCOPE_WORDS + 1))
     if words[SCOPE_WORDS:]:
-        end = start + words[SCOPE_WORDS - 1].end()
+        end = words[SCOPE_WORDS - 1].end()
     return end
 
 
@@ -170,7 +195,8 @@ _PROPOSED_BEFORE = re.compile(
     r"propos(?:e|ed|ing)|recommend(?:s|ed|ing)?|will\s+(?:receive|start|begin|get|be\s+(?:given|started\s+on|treated\s+with))|"
     r"to\s+receive|receive|plan\s+is\s+(?:to\s+(?:start|give|use))?|given|give|giving|add(?:s|ed|ing)?|switch(?:ed|ing)?\s+to|consider(?:s|ed|ing)?(?:\s+for)?|candidate\s+for|"
     r"scheduled\s+(?:for|to\s+receive)|should\s+(?:receive|start|get|take|be\s+given)|can\s+(?:receive|start|take|be\s+given)|"
-    r"order(?:s|ed)?|administer(?:ed)?)\b|\bplan\s*:",
+    r"order(?:s|ed)?|administer(?:ed)?|increas(?:e|ed|ing)|decreas(?:e|ed|ing)|titrat(?:e|ed|ing)|up-?titrat(?:e|ed|ing)|"
+    r"continu(?:e|ed|ing)|resum(?:e|ed|ing)|restart(?:ed|ing)?)\b|\bplan\s*:",
     re.IGNORECASE,
 )
 _COMED_BEFORE = re.compile(
@@ -182,7 +208,7 @@ _COMED_BEFORE = re.compile(
 )
 _PREVIOUS_BEFORE = re.compile(
     r"\b(?:history\s+of|prior|previous(?:ly)?(?:\s+(?:treated|received|took))?(?:\s+with)?|formerly\s+on|"
-    r"stopped|discontinued|failed|progressed\s+on|after|took|had\s+taken|used\s+to\s+take)\b",
+    r"stopped|discontinued|failed|progressed\s+on|after(?![\s,]+(?:the\s+)?(?:titration|loading|\d|one|two|three|a\s+week|the\s+first))|took|had\s+taken|used\s+to\s+take)\b",
     re.IGNORECASE,
 )
 _PASSIVE_AFTER = re.compile(
@@ -214,7 +240,7 @@ def _assign_roles(text: str, drugs: list[DrugMention], clauses: list[Span]) -> N
         best: tuple[int, int, str, str] | None = None
         for role, rx in _ROLE_BEFORE:
             for m in rx.finditer(text, window_start, d.start):
-                if _words(text[m.end() : d.start]) > ROLE_GAP_WORDS:
+                if not _at_most_words(text, m.end(), d.start, ROLE_GAP_WORDS):
                     continue
                 cand = (m.end(), m.end() - m.start(), role, m.group(0))
                 if best is None or cand[:2] > best[:2]:
@@ -251,8 +277,17 @@ def _attach_regimen(text: str, drugs: list[DrugMention], sentences: list[Span]) 
         before = [d for d in in_sentence if d.end <= span[0]]
         after = [d for d in in_sentence if d.start >= span[1]]
         target = before[-1] if before else (after[0] if after else None)
-        if target is not None and getattr(target, kind) is None:
+        if target is not None and (getattr(target, kind) is None or _formulation_route(text, target, kind)):
             setattr(target, kind, x)
+
+
+_FORMULATION = re.compile(r"\s*(?:extended-release\s+|delayed-release\s+)?(?:suspension|solution|tablets?|capsules?|liquid|syrup|formulation)\b", re.I)
+
+
+def _formulation_route(text: str, drug: DrugMention, kind: str) -> bool:
+    """Return True when the drug's route so far is a product's name ("oral suspension"), which a
+    route written later in the order ("125 mg IV") overrides."""
+    return kind == "route" and drug.route is not None and bool(_FORMULATION.match(text, drug.route.end))
 
 
 # ---------------------------------------------------------------- conditions
@@ -261,7 +296,9 @@ _HEAD_WORDS = (
     r"tumou?rs?|cancers?|neoplasms?|malignanc(?:y|ies)|diseases?|disorders?|syndromes?|infections?|fibrillation|flutter|pain|"
     r"failure|hypertension|hypotension|diabetes(?:\s+mellitus)?|epilepsy|seizures?|asthma|stroke|embolism|"
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
-    r"[a-z]{3,}omas?|[a-z]{3,}itis|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
+    r"dementia|psychos[ie]s|cramps?|malaria|eczema|[a-z]{3,}paresis|dyskinesias?|chorea|migraines?|headaches?|reflux|"
+    r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
+    r"[a-z]{3,}omas?|[a-z]{2,}itis(?:\s+media|\s+externa)?|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
 )
 _HEAD = re.compile(rf"\b(?:{_HEAD_WORDS})\b", re.IGNORECASE)
 _HEAD_AFTER = re.compile(rf"[ \t]+(?:{_HEAD_WORDS})\b", re.IGNORECASE)
@@ -452,22 +489,30 @@ def _qualifiers(text: str, sentences: list[Span], conditions: list[ConditionMent
                 continue
             out.append(Qualifier(kind, _qualifier_value(how, m), m.group(0), m.start(), m.end()))
     names = [(c.start, c.end) for c in conditions]
+    triggers: dict[Span, list[Span]] = {}  # per sentence, found once
     for m in _SITE.finditer(text):
         span = (m.start(), m.end())
         if any(_overlaps(span, n) for n in names) or any(_overlaps(span, b) for b in blocked):
             continue
-        s_start, s_end = _containing(sentences, m.start())
-        near = False
-        for t in _SITE_TRIGGER.finditer(text, s_start, s_end):
-            gap = text[min(t.end(), m.end()) : max(t.start(), m.start())]
-            if _words(gap) <= SITE_WINDOW_WORDS:
-                near = True
-                break
-        if near:
+        sentence = _containing(sentences, m.start())
+        if sentence not in triggers:
+            triggers[sentence] = [t.span() for t in _SITE_TRIGGER.finditer(text, *sentence)]
+        if _near_trigger(text, span, triggers[sentence]):
             site = next(_SITES[int(k[1:])][1] for k, v in m.groupdict().items() if v)
             out.append(Qualifier("site", site, m.group(0), m.start(), m.end()))
     out.sort(key=lambda q: q.start)
     return out
+
+
+def _near_trigger(text: str, site: Span, triggers: list[Span]) -> bool:
+    """Return True when a site trigger (sorted, not overlapping) overlaps the site or is at most
+    SITE_WINDOW_WORDS words from it: only the last trigger starting before the site and the first
+    one starting at or after it can be nearest."""
+    i = bisect_right(triggers, (site[0], -1))
+    for t in triggers[max(0, i - 1) : i + 1]:
+        if _at_most_words(text, min(t[1], site[1]), max(t[0], site[0]), SITE_WINDOW_WORDS):
+            return True
+    return False
 
 
 # Qualifiers (grade, stage, resection, metastatic sites...) describe tumours: when the case names
@@ -477,20 +522,27 @@ _ONCOLOGIC = re.compile(r"tumou?r|cancer|carcinoma|neoplasm|malignan|oma\b|omas\
 MODIFIER_GAP_WORDS = 3
 
 
-def _target(text: str, q: Qualifier, live: list[ConditionMention], sentences: list[Span]) -> ConditionMention:
-    """Return the condition a qualifier belongs to (see the attachment rules in the module docstring)."""
+def _pool(live: list[ConditionMention]) -> list[ConditionMention]:
+    """Return the conditions qualifiers go to: the tumours of the case, else every live condition."""
     onc = [c for c in live if _ONCOLOGIC.search(c.name) or (c.abbreviation and _ONCOLOGIC.search(c.abbreviation))]
-    pool = onc or live
+    return onc or live
+
+
+def _target(text: str, q: Qualifier, live: list[ConditionMention], sentences: list[Span],
+            pool: list[ConditionMention] | None = None) -> ConditionMention:
+    """Return the condition a qualifier belongs to (see the attachment rules in the module docstring)."""
+    pool = pool if pool is not None else _pool(live)
     s_start, s_end = _containing(sentences, q.start)
     same = [c for c in pool if s_start <= c.start < s_end]
     for c in same:
         if c.start <= q.start < c.end:
             return c
     # Written before the condition as a modifier: "metastatic colorectal cancer", "grade 2 ... NET".
-    right = [c for c in same if c.start >= q.end and _words(text[q.end : c.start]) <= MODIFIER_GAP_WORDS]
+    # The first condition after the qualifier has the shortest gap: only it can be near enough.
+    first_right = next((c for c in same if c.start >= q.end), None)
     left = [c for c in same if c.end <= q.start]
-    if right:
-        return right[0]
+    if first_right is not None and _at_most_words(text, q.end, first_right.start, MODIFIER_GAP_WORDS):
+        return first_right
     if left:
         return left[-1]
     if same:
@@ -505,8 +557,9 @@ def _attach_qualifiers(
     live = [c for c in conditions if not c.negated]
     if not live:
         return
+    pool = _pool(live)
     for q in quals:
-        target = _target(text, q, live, sentences)
+        target = _target(text, q, live, sentences, pool)
         target.qualifiers.append(q)
         if q.kind == "grade" and q.value.isdigit() and target.grade is None:
             target.grade = int(q.value)
@@ -574,3 +627,18 @@ def extract_facts(text: str, drugs: DrugLexicon, abbreviations: AbbreviationTabl
     quals = [q for q in _qualifiers(text, sentences, facts.conditions, drug_spans) if not _negated((q.start, q.end), scopes)]
     _attach_qualifiers(text, quals, facts.conditions, sentences)
     return facts
+
+
+def case_resources(store) -> tuple[DrugLexicon, AbbreviationTable]:
+    """Return the drug lexicon and abbreviation table of the index (`analyze.resources`: built at
+    ingest, loaded once per process and corpus version)."""
+    from medcite.analyze.resources import case_resources as resources_of
+
+    res = resources_of(store)
+    return res.lexicon, res.abbreviations
+
+
+def read_case(store, text: str) -> tuple[CaseFacts, DrugLexicon]:
+    """Return the facts of a case text read with the index's dictionaries, and the drug lexicon."""
+    lexicon, abbreviations = case_resources(store)
+    return extract_facts(text, lexicon, abbreviations), lexicon

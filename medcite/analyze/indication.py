@@ -15,6 +15,7 @@ Verdict:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from medcite.analyze.label_text import (
@@ -27,7 +28,7 @@ from medcite.analyze.label_text import (
     sentences_of,
     terms,
 )
-from medcite.records import ConditionMention
+from medcite.records import ConditionMention, IndicationStatus
 
 FULL = 0.999  # every word of the condition
 PARTIAL = 0.5
@@ -50,7 +51,7 @@ class ConditionTerms:
 class IndicationMatch:
     """The outcome of matching a case against one label's Indications & Usage."""
 
-    status: str  # on_label | not_indicated | unclear
+    status: IndicationStatus
     condition: ConditionTerms | None
     unit: IndicationUnit | None
     coverage: float
@@ -94,7 +95,7 @@ def coverage(cond: ConditionTerms, words: set[str]) -> float:
     return len(found) / len(cond.words)
 
 
-def _unit_words(unit: IndicationUnit) -> set[str]:
+def unit_words(unit: IndicationUnit) -> set[str]:
     text = unit.span.text
     # Limitation sentences are taken out: they name what the indication is NOT for.
     for lim in sorted(unit.limitations, key=lambda s: -s.start):
@@ -120,29 +121,31 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
     Transplantation")."""
     units = indication_units(label)
     if not units:
-        return IndicationMatch("unclear", None, None, 0.0, reason="the label has no Indications & Usage text", units=units)
+        return IndicationMatch(IndicationStatus.UNCLEAR, None, None, 0.0, reason="the label has no Indications & Usage text", units=units)
     if not conditions:
         closest, overlap = None, 1
         for u in units:
             if u.is_limitation or not case_words:
                 continue
-            n = len(case_words & _unit_words(u))
+            n = len(case_words & unit_words(u))
             if n > overlap:
                 closest, overlap = u, n
         reason = "the case names no condition to check against the indications"
         if closest is not None:
             reason += "; the closest indication to the case's words is cited"
-        return IndicationMatch("unclear", None, closest, 0.0, reason=reason, units=units)
+        return IndicationMatch(IndicationStatus.UNCLEAR, None, closest, 0.0, reason=reason, units=units)
     indications = [u for u in units if not u.is_limitation]
-    exclusions: list[tuple[Span, str]] = [(s, "limitation") for u in units for s in u.limitations]
+    # "not recommended in combination with other JAK inhibitors": about co-medication, not the condition
+    exclusions: list[tuple[Span, str]] = [(s, "limitation") for u in units for s in u.limitations
+                                          if not re.search(r"\bin\s+combination\b|\bconcomitant", s.text, re.I)]
     exclusions += [(s, "boxed_warning") for s in _boxed_exclusions(label)]
-    unit_words = [(u, _unit_words(u)) for u in indications]
+    words_of_units = [(u, unit_words(u)) for u in indications]
     excl_words = [(s, kind, set(terms(s.text, drop_other_than=True))) for s, kind in exclusions]
 
     best: IndicationMatch | None = None
     for cond in conditions:
         # equal coverage: the indication that also names the case's extent ("metastatic") wins
-        scored = sorted(((coverage(cond, w), len(cond.qualifier_words & w), -i, u, w) for i, (u, w) in enumerate(unit_words)),
+        scored = sorted(((coverage(cond, w), len(cond.qualifier_words & w), -i, u, w) for i, (u, w) in enumerate(words_of_units)),
                         key=lambda t: t[:3], reverse=True)
         cov, _, _, unit, uwords = scored[0] if scored else (0.0, 0, 0, None, set())
         excluded = None
@@ -155,14 +158,14 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
                 excluded = (span, kind)
                 break
         if excluded:
-            match = IndicationMatch("not_indicated", cond, unit, cov, excluded[0], excluded[1],
+            match = IndicationMatch(IndicationStatus.NOT_INDICATED, cond, unit, cov, excluded[0], excluded[1],
                                     reason=f"the label excludes {cond.name}", units=units)
         elif cov >= FULL:
-            match = IndicationMatch("on_label", cond, unit, cov, reason=f"indicated for {cond.name}", units=units)
+            match = IndicationMatch(IndicationStatus.ON_LABEL, cond, unit, cov, reason=f"indicated for {cond.name}", units=units)
         elif cov >= PARTIAL:
-            match = IndicationMatch("unclear", cond, unit, cov, reason=f"{cond.name} only partly matches the closest indication", units=units)
+            match = IndicationMatch(IndicationStatus.UNCLEAR, cond, unit, cov, reason=f"{cond.name} only partly matches the closest indication", units=units)
         else:
-            match = IndicationMatch("unclear", cond, None, cov, reason=f"no indication of the label matches {cond.name}", units=units)
+            match = IndicationMatch(IndicationStatus.UNCLEAR, cond, None, cov, reason=f"no indication of the label matches {cond.name}", units=units)
         if best is None or verdict_rank(match) > verdict_rank(best):
             best = match
     assert best is not None
@@ -172,5 +175,5 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
 def verdict_rank(m: IndicationMatch) -> tuple[int, float]:
     """Return the sort key of a match: a decided verdict (on label or excluded) beats an unclear
     one, then the closer match."""
-    decided = {"on_label": 2, "not_indicated": 2, "unclear": 0}[m.status]
+    decided = 0 if m.status == IndicationStatus.UNCLEAR else 2
     return decided, m.coverage

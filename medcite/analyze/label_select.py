@@ -68,6 +68,17 @@ def labels_for(store, generic: str) -> list[str]:
     return list(label_catalog(store).get(base_name(generic), []))
 
 
+def labelled_name(store, mention) -> str:
+    """Return the name under which the mentioned drug's labels are held: its generic, else the
+    name as written, else another dictionary name of the generic (a source that lists a brand
+    as its own generic, "revlimid", still finds lenalidomide's label); the generic when none."""
+    synonyms = getattr(store, "synonyms", lambda g: [])
+    for name in (mention.generic, mention.text, *synonyms(mention.generic)):
+        if name and labels_for(store, name):
+            return name
+    return mention.generic
+
+
 def drug_classes(store, generic: str) -> list[str]:
     """Return the pharmacologic classes the held labels of `generic` give it, lower case, without
     the FDA tag ("Benzodiazepine [EPC]" -> "benzodiazepine"); [] when no label is held."""

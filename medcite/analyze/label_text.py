@@ -37,7 +37,7 @@ CHAPTERS = {INDICATIONS: 1, DOSAGE: 2, CONTRAINDICATIONS: 4, WARNINGS_PRECAUTION
 # A sentence ends at . ! ? followed by space and a capital, digit or bracket; not after the
 # abbreviations labels use mid-sentence ("e.g.", "i.e.", "vs.", "approx.").
 _SENT_END = re.compile(r"(?<=[.!?])(?:\[\d+(?:\s*[-–,]\s*\d+)*\])*[\]\)]?\s+(?=[A-Z0-9(\[•])")
-_NO_SPLIT_BEFORE = re.compile(r"(?:\b(?:e\.g|i\.e|vs|approx|Fig|No|Dr|St|et al|U\.S|mg|ca)\.|\b[A-Z]\.)$")
+_NO_SPLIT_BEFORE = re.compile(r"(?:\b(?:e\.g|i\.e|vs|approx|Fig|No|Dr|St|et al|U\.S|ca)\.|\b[A-Z]\.)$")
 # Words that say a sentence excludes a use rather than describes one.
 EXCLUDING = re.compile(
     r"\bnot\s+(?:indicated|recommended|approved)(?:\s+and\s+is\s+not\s+recommended)?\s+(?:for|to|as|in)\b|"
@@ -151,6 +151,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _line_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if " | " in text[start:end] and text[start:end].count("|") >= 2:
+        return [_trim(text, start, end)]  # a table row: one unit, its cells are not sentences
     out: list[tuple[int, int]] = []
     cur = start
     for m in _SENT_END.finditer(text, start, end):
@@ -317,18 +319,140 @@ def indication_units(label: LabelText) -> list[IndicationUnit]:
 def limitation_sentences(section: SectionText, start: int, end: int, whole: bool = False) -> list[Span]:
     """Return the sentences of section.text[start:end] that exclude a use: those after a
     "Limitations of Use" mark, or any sentence saying "not indicated" / "not recommended" /
-    "not established" ... (with whole=True, every sentence of the range)."""
+    "not established" ..., and the list items of an excluding sentence that ends in ":" ("are
+    not approved for: • Prevention of malaria. • ..."); with whole=True, every sentence."""
     out: list[Span] = []
     after_mark = whole
+    in_list = False
     for s, e in sentence_spans(section.text, start, end):
         sentence = section.text[s:e]
         if _LIMITATION_MARK.search(sentence):
             after_mark = True
-        if EXCLUDING.search(sentence) or (after_mark and whole):
+        mark = _LIMITATION_MARK.search(sentence)
+        if mark and mark.start() > 0:
+            s = s + mark.start()  # "... indicated for: X, Y Limitations of Use: ...": only the limitation
+            sentence = section.text[s:e]
+        item = bool(re.match(r"\s*[•\-*]", sentence))
+        if EXCLUDING.search(sentence) or (after_mark and whole) or (in_list and item):
             out.append(_span(section, s, e))
+            in_list = in_list and item or bool(EXCLUDING.search(sentence) and sentence.rstrip().endswith(":"))
+            if EXCLUDING.search(sentence) and re.search(r":\s*[•\-*]", sentence):
+                in_list = True
+        else:
+            in_list = False
     return out
 
 
 def sentences_of(section: SectionText, start: int = 0, end: int | None = None) -> list[Span]:
     """Return the sentences of a section (or of a range of it) as Spans."""
     return [_span(section, s, e) for s, e in sentence_spans(section.text, start, end)]
+
+
+# ---------------------------------------------------------------- phrases the alerts read
+
+# Subsections of Use in Specific Populations that openFDA keeps under their own codes.
+PEDIATRIC_USE = "34081-0"
+GERIATRIC_USE = "34082-8"
+NURSING_MOTHERS = "34080-2"
+LACTATION = "77290-5"
+
+_ENZYME = r"(?:CYP|cytochrome\s+P[-\s]?450|P[-\s]?450)\s?(?P<e>\d{1,2}[A-Z]\d{0,2})(?:\s*(?:and|or|/|,)\s*(?:CYP\s?)?(?P<e2>\d{1,2}[A-Z]\d{0,2}))?"
+_STRENGTH = r"(?:strong|potent|moderate|weak|sensitive|mild)"
+_STRENGTHS = rf"(?P<st>{_STRENGTH}(?:\s*(?:,|or|and|and/or|to|-)\s*{_STRENGTH})*)"
+_ROLE = r"(?P<role>inhibit(?:ors?|ion|ing)|induc(?:ers?|tion|ing)|substrates?)"
+_CYP_FORMS = (
+    re.compile(rf"(?:\b{_STRENGTHS}\s+)?\b{_ENZYME}[\s-]+{_ROLE}\b", re.IGNORECASE),  # strong CYP3A4 inhibitors
+    re.compile(rf"(?:\b{_STRENGTHS}\s+)?\b{_ROLE}\s+of\s+{_ENZYME}\b", re.IGNORECASE),  # strong inhibitors of CYP3A4
+)
+
+
+@dataclass(frozen=True)
+class CypPhrase:
+    """A cytochrome P450 class written in label text ("strong CYP3A4 inhibitors"): the enzyme
+    families (CYP3A4 and CYP3A5 are read as CYP3A), the role and the strengths named."""
+
+    enzymes: frozenset[str]
+    role: str  # inhibitor | inducer | substrate
+    strengths: frozenset[str]
+    text: str
+    start: int
+    end: int
+
+    def covers(self, other: "CypPhrase") -> bool:
+        """Return True when this phrase names the class of `other` (strengths must meet when both say one)."""
+        if self.role != other.role or not self.enzymes & other.enzymes:
+            return False
+        return not (self.strengths and other.strengths) or bool(self.strengths & other.strengths)
+
+
+def _enzyme_family(e: str) -> str:
+    e = e.upper()
+    return "3A" if e.startswith("3A") else e
+
+
+def cyp_phrases(text: str) -> list[CypPhrase]:
+    """Return the CYP classes written in `text`, in order."""
+    out: list[CypPhrase] = []
+    for pattern in _CYP_FORMS:
+        for m in pattern.finditer(text):
+            if any(p.start <= m.start() < p.end for p in out):
+                continue
+            role = m["role"].lower()
+            role = "inhibitor" if role.startswith("inhib") else "inducer" if role.startswith("induc") else "substrate"
+            words = set(re.findall(_STRENGTH, (m["st"] or "").lower()))
+            strengths = frozenset("strong" if w == "potent" else w for w in words)
+            enzymes = frozenset(_enzyme_family(e) for e in (m["e"], m["e2"]) if e)
+            out.append(CypPhrase(enzymes, role, strengths, m.group(0), m.start(), m.end()))
+    return sorted(out, key=lambda p: p.start)
+
+
+_YEARS = r"\s*(?P<u>years?|yrs?|months?)(?:\s+(?:of\s+age|old))?"
+_AGE_FORMS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"\b(?:younger|less)\s+than\s+(?:the\s+age\s+of\s+)?(?P<n>\d{{1,2}}){_YEARS}", re.IGNORECASE), "below"),
+    (re.compile(rf"\b(?:under|below)\s+(?:the\s+age\s+of\s+)?(?P<n>\d{{1,2}}){_YEARS}", re.IGNORECASE), "below"),
+    (re.compile(rf"(?:<|≤)\s*(?P<n>\d{{1,2}}){_YEARS}", re.IGNORECASE), "below"),
+    (re.compile(rf"\b(?P<n>\d{{1,2}}){_YEARS}\s+(?:and|or)\s+(?:younger|under|below)\b", re.IGNORECASE), "below"),
+    (re.compile(rf"\b(?P<n>\d{{1,3}}){_YEARS}\s+(?:and|or)\s+(?:older|over|above)\b", re.IGNORECASE), "from"),
+    (re.compile(rf"\b(?:older|greater)\s+than\s+(?P<n>\d{{1,3}}){_YEARS}", re.IGNORECASE), "above"),
+    (re.compile(rf"\bover\s+(?:the\s+)?(?:age\s+(?:of\s+)?)?(?P<n>\d{{1,3}}){_YEARS}", re.IGNORECASE), "above"),
+    (re.compile(rf"(?:>|≥)\s*(?P<n>\d{{1,3}}){_YEARS}", re.IGNORECASE), "from"),
+    (re.compile(r"\b(?:over|above|older\s+than)\s+age\s+(?P<n>\d{1,3})(?P<u>)", re.IGNORECASE), "above"),
+    (re.compile(rf"\b(?P<n>\d{{1,2}})\s*(?:to|-|–|through)\s*(?P<m>\d{{1,2}}){_YEARS}", re.IGNORECASE), "range"),
+]
+# Population words of labels and the ages they stand for (children and pediatric patients: under 18).
+_AGE_WORDS: list[tuple[re.Pattern[str], float, float]] = [
+    (re.compile(r"\bneonat\w*|\bnewborns?\b", re.IGNORECASE), 0, 0.09),
+    (re.compile(r"\binfants?\b", re.IGNORECASE), 0, 1.99),
+    (re.compile(r"\bchild(?:ren)?\b|\bpediatric\b|\bpaediatric\b", re.IGNORECASE), 0, 17.99),
+    (re.compile(r"\badolescents?\b", re.IGNORECASE), 12, 17.99),
+    (re.compile(r"\byoung\s+adults?\b", re.IGNORECASE), 18, 24.99),
+    (re.compile(r"\belderly\b|\bgeriatric\b|\bolder\s+(?:adults?|patients?|people)\b", re.IGNORECASE), 65, 200),
+]
+
+
+_AGE_HINT = re.compile(r"years?|yrs?|months?|\bage\b", re.IGNORECASE)
+_AGE_WORD_HINT = re.compile(r"neonat|newborn|infant|child|pediatric|paediatric|adolescent|young\s+adult|elderly|geriatric|older",
+                            re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def age_ranges(text: str) -> tuple[tuple[float, float, int, int], ...]:
+    """Return the age ranges in years (low, high, start, end) a sentence states: in numbers
+    ("younger than 12 years", "over 75 years", "7 to 17 years of age", "below 1 month") and in
+    population words ("pediatric patients", "the elderly") unless the numbers already bound the
+    young side or the sentence also speaks of adults."""
+    out: list[tuple[float, float, int, int]] = []
+    for pattern, how in _AGE_FORMS if _AGE_HINT.search(text) else []:
+        for m in pattern.finditer(text):
+            unit = 1 / 12 if m["u"] and m["u"].lower().startswith("m") else 1.0
+            n = float(m["n"]) * unit
+            lo, hi = {"below": (0.0, n - 1e-6), "from": (n, 200.0), "above": (n + 1e-6, 200.0)}.get(how, (n, 0.0))
+            if how == "range":
+                lo, hi = n, (float(m["m"]) + 1) * unit - 1e-6  # "7 to 17 years" includes 17-year-olds
+            out.append((lo, hi, m.start(), m.end()))
+    # "pediatric patients 1 year or older": the words bound what the numbers leave open
+    bounded = any(hi < 25 for _, hi, _, _ in out) or (out and re.search(r"\badults?\b", text, re.IGNORECASE))
+    if _AGE_WORD_HINT.search(text) and not bounded:
+        for pattern, lo, hi in _AGE_WORDS:
+            out += [(lo, hi, m.start(), m.end()) for m in pattern.finditer(text)]
+    return tuple(out)

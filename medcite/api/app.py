@@ -5,16 +5,20 @@ the web page at `/`, and the CDS Hooks services (`medcite/api/cds_hooks.py`). Ev
 missing document to a validation failure, a refused key, a rate limit, a timeout or a bug, has one
 JSON shape: `{"ok": false, "error": "...", "status": N}`.
 
-Queries run on a thread pool of read-only stores (api/pool.py) with `settings.query_timeout_s` as
-the time limit (504 when exceeded). Request bodies and query strings are never logged unless
-`settings.log_patient_text` is on.
+Bounded work (README "Security"): request bodies are read whole, within a size and a time limit,
+before an endpoint runs (api/guards.py: 413, 408); a case is checked against the limits of
+medcite/limits.py before `ask` (413, 422); queries run on worker threads with read-only stores
+behind a bounded queue (api/pool.py: 503 with Retry-After when it is full) and are stopped at
+`settings.query_timeout_s` (504). `/healthz` never waits for a worker. Request bodies and query
+strings are never logged unless `settings.log_patient_text` is on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medcite import __version__
-from medcite.api.pool import QueryTimeout, StorePool
+from medcite.api.guards import BodyLimit, error_response
+from medcite.api.pool import Overloaded, QueryTimeout, StorePool
 from medcite.api.schemas import (
     AskRequest,
     DocumentResponse,
@@ -39,6 +44,8 @@ from medcite.api.schemas import (
 )
 from medcite.api.security import AccessPolicy, strip_query
 from medcite.errors import IndexMissingError, MedciteError, NotFoundError
+from medcite.index.store import open_store
+from medcite.limits import LimitExceeded, bounded_ask, check_question, refuse
 from medcite.records import Answer
 from medcite.settings import Settings, load_settings
 
@@ -50,12 +57,15 @@ ERROR_TEXT = {
     400: "Malformed request",
     401: "Missing or unknown API key",
     404: "No such document, passage or service",
-    422: "Invalid parameters",
+    408: "The request body did not arrive in time",
+    413: "Request too large (body, case text or facts)",
+    422: "Invalid parameters, or more drugs than the label check takes",
     429: "Rate limit exceeded",
     500: "Internal error",
-    503: "Index or answer pipeline not available",
+    503: "Index or answer pipeline not available, or the server is busy (Retry-After)",
     504: "Query time limit exceeded",
 }
+HEALTH_TIMEOUT_S = 2.0
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -63,7 +73,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": ERROR_TEXT[code]} for code in codes}
 
 
-ERROR_RESPONSES = errors(401, 422, 429, 500, 503, 504)
+ERROR_RESPONSES = errors(401, 408, 413, 422, 429, 500, 503, 504)
 
 
 class DataJSONResponse(JSONResponse):
@@ -71,11 +81,6 @@ class DataJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, default=str).encode("utf-8")
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """Return the one error shape `{"ok": false, "error": message, "status": status}`."""
-    return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status, headers=headers)
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -154,12 +159,14 @@ def create_app(
     """
     settings = settings or load_settings()
     policy = AccessPolicy.from_env(api_keys, rate_limit)
-    pool = StorePool(settings.index_path, workers=workers or int(os.environ.get("MEDCITE_WORKERS", "4")))
+    pool = StorePool(settings.index_path, workers=workers or settings.workers, max_queue=settings.max_queue)
+    health = HealthProbe(settings.index_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
         pool.close()
+        health.close()
 
     app = FastAPI(
         title="medcite",
@@ -198,20 +205,29 @@ def create_app(
                                 (MedciteError, 400), (QueryTimeout, 504)):
         app.add_exception_handler(error_class, _status_handler(status))
 
+    @app.exception_handler(LimitExceeded)
+    async def too_much(request: Request, exc: LimitExceeded):
+        return error_response(exc.status, str(exc))
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded):
+        return error_response(503, str(exc), {"Retry-After": str(exc.retry_after)})
+
     # ------------------------------------------------------------------ keys, rate limit, last resort
     @app.middleware("http")
     async def guard(request: Request, call_next):
         path = request.url.path
         if policy.protects(path):
             key, refused = policy.check_key(request.headers)
-            if refused:
-                return error_response(401, refused, {"WWW-Authenticate": "Bearer"})
-            client = key or (request.client.host if request.client else "anonymous")
-            wait = policy.take(client)
+            address = request.client.host if request.client else "anonymous"
+            # a refused key spends the budget of the address it came from: guessing keys is rate limited
+            wait = policy.take(key or f"address:{address}")
             if wait > 0:
                 retry = max(1, int(wait + 0.999))
                 return error_response(429, f"rate limit of {policy.rate_per_minute} requests per minute exceeded; retry in {retry} s",
                                       {"Retry-After": str(retry)})
+            if refused:
+                return error_response(401, refused, {"WWW-Authenticate": "Bearer"})
         try:
             return await call_next(request)
         except Exception as exc:  # the last resort: a bug becomes a 500 in the error shape
@@ -223,11 +239,12 @@ def create_app(
             return error_response(500, f"internal error ({type(exc).__name__}); see the server log")
 
     # ------------------------------------------------------------------ endpoints
-    @app.get("/healthz", response_model=HealthResponse, responses=errors(500, 503, 504), tags=["service"])
+    @app.get("/healthz", response_model=HealthResponse, responses=errors(500, 503), tags=["service"])
     async def healthz():
-        """Return ok with the corpus version when the index can be read (503 when it cannot)."""
-        version = await run_query(lambda store: store.corpus_version())
-        return HealthResponse(corpus_version=version, index=Path(settings.index_path).name)
+        """Return ok with the corpus version when the index can be read (503 when it cannot), and
+        the load of the query pool. Answered beside the query workers, never behind them."""
+        version = await health.corpus_version()
+        return HealthResponse(corpus_version=version, index=Path(settings.index_path).name, queries=pool.load())
 
     @app.get(f"{API}/stats", responses=errors(401, 429, 500, 503, 504), tags=["index"])
     async def stats() -> dict[str, Any]:
@@ -256,8 +273,15 @@ def create_app(
               tags=["answer"])
     async def ask(body: AskRequest):
         """Return the tiered, cited answer to a case or question (the JSON of `medcite ask --json`)."""
+        check_question(body.question, settings)  # refused before it takes a worker
+        facts = None
+        if body.facts is not None:
+            size = len(body.facts.model_dump_json(exclude_unset=True).encode())
+            if size > settings.max_facts_bytes:
+                raise refuse("the facts object (bytes of JSON)", size, "max_facts_bytes", settings)
+            facts = body.facts.to_data()
         ask_fn = app.state.ask_fn or load_ask()
-        answer = await run_query(lambda store: ask_fn(store, body.question, settings=settings, facts=body.facts))
+        answer = await run_query(lambda store: bounded_ask(store, body.question, settings, facts, ask_fn))
         return DataJSONResponse(answer.to_dict())
 
     # ------------------------------------------------------------------ web page and CDS Hooks
@@ -270,8 +294,39 @@ def create_app(
     from medcite.api.cds_hooks import register as register_cds_hooks
 
     register_cds_hooks(app)
+    # outermost: no endpoint (or key check) starts before the whole body has arrived within limits
+    app.add_middleware(BodyLimit, settings=settings)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+class HealthProbe:
+    """Reads the corpus version on its own thread and connection, so that /healthz answers while
+    every query worker is busy (or stuck)."""
+
+    def __init__(self, index_path: str):
+        self.index_path = index_path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medcite-health")
+        self._store = None
+
+    def _read(self) -> int:
+        if self._store is None:
+            self._store = open_store(self.index_path, readonly=True, create=False)
+        return self._store.corpus_version()
+
+    async def corpus_version(self) -> int:
+        """Return the corpus version; IndexMissingError, or PipelineUnavailable after HEALTH_TIMEOUT_S."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._executor, self._read), HEALTH_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise PipelineUnavailable(f"the index could not be read within {HEALTH_TIMEOUT_S:g} s") from None
+
+    def close(self) -> None:
+        """Stop the probe's thread and close its store."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._store is not None:
+            self._store.close()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -283,9 +338,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path, operations in schema.get("paths", {}).items():
             for op in operations.values():
                 responses = op.get("responses", {})
-                if "422" in responses and path.startswith("/cds-services"):
+                generic = responses.get("422", {}).get("description") == "Validation Error"  # FastAPI's own
+                if generic and path.startswith("/cds-services"):
                     del responses["422"]  # hook requests that do not validate get 400
-                elif "422" in responses:
+                elif generic:
                     responses["422"] = {"description": ERROR_TEXT[422], "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
         for name in ("HTTPValidationError", "ValidationError"):

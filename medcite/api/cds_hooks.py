@@ -2,31 +2,31 @@
 
 `GET /cds-services` is the discovery document; `POST /cds-services/{id}` takes a hook request whose
 draft MedicationRequests, Patient, Conditions and Observations (prefetched by the client, or fetched
-here from `fhirServer` when a key is missing) become a case (api/fhir_case.py). The case is answered
-by the same `ask` call as the REST API, and each drug's label check becomes a card:
+from `fhirServer` when a key is missing and the server is on the allow-list: api/fhir_fetch.py)
+become structured case facts (api/fhir_case.py). The case is answered by the same bounded `ask`
+call as the REST API (medcite/limits.py), on a query worker, and each drug's label check becomes a card:
 
 - critical: a contraindication or boxed warning the patient's facts trigger
 - warning: the label does not support the indication, a dose / frequency / route differs from
   the label, or another warning applies
 - info: the order matches its label, or the label check could not decide
 
-A malformed hook request is answered with 400 in the API's error shape.
+A malformed hook request is answered with 400 in the API's error shape; a Bundle of more than
+`settings.max_bundle_entries` entries with 413, more drugs than `settings.max_drugs_per_case` with 422.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import uuid
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from medcite.api.cds_models import Card, CDSDiscovery, CDSRequest, CDSResponse, CDSService, Link, Source
-from medcite.api.fhir_case import HookCase, HookRequestError, draft_orders, read_prefetch, resolve_orders
+from medcite.api.fhir_case import HookCase, HookRequestError, bundle_entries, draft_orders, read_prefetch, resolve_orders
+from medcite.api.fhir_fetch import fetch_prefetch
 from medcite.api.schemas import ErrorResponse
-from medcite.review import classify
+from medcite.records import AlertKind, RegimenStatus, ReviewCategory
 
 LOINC_LABS = "http://loinc.org|2160-0,http://loinc.org|33914-3,http://loinc.org|62238-1"
 PREFETCH: dict[str, str] = {
@@ -45,58 +45,32 @@ SERVICES: list[CDSService] = [
     )
     for hook in ("order-select", "order-sign")
 ]
-CRITICAL_ALERTS = {"contraindication", "boxed_warning"}
-FHIR_TIMEOUT_S = 10.0
+CRITICAL_ALERTS = {AlertKind.CONTRAINDICATION, AlertKind.BOXED_WARNING}
 SUMMARY_MAX = 140
 MAX_LINKS = 12
 ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in (
     (400, "Malformed hook request"), (401, "Missing or unknown API key"), (404, "No such service"),
-    (429, "Rate limit exceeded"), (500, "Internal error"), (503, "Index or answer pipeline not available"),
+    (408, "Request body too slow"), (413, "Request too large (body, or a Bundle's entries)"),
+    (422, "More drugs than the label check takes"), (429, "Rate limit exceeded"), (500, "Internal error"),
+    (503, "Index or answer pipeline not available, or the server is busy (Retry-After)"),
     (504, "Query time limit exceeded"))}
 
 
-def render_template(template: str, context: dict[str, Any]) -> str:
-    """Return a prefetch template with its {{context.x}} tokens replaced by the hook context values."""
-    return re.sub(r"\{\{\s*context\.(\w+)\s*\}\}", lambda m: str(context.get(m.group(1), "")), template)
+def missing_prefetch(req: CDSRequest) -> dict[str, str]:
+    """Return {key: template} of the prefetch keys the client did not fill."""
+    have = req.prefetch or {}
+    return {key: template for key, template in PREFETCH.items() if have.get(key) is None}
 
 
-def fhir_server_allowed(url: str) -> bool:
-    """Return True when `url` may be fetched from: MEDCITE_FHIR_SERVERS (comma-separated base URLs)
-    lists the EHR FHIR servers this deployment trusts; unset, any server the hook names is used."""
-    allowed = [a.strip().rstrip("/") for a in os.environ.get("MEDCITE_FHIR_SERVERS", "").split(",") if a.strip()]
-    if not allowed:
-        return True
-    url = url.rstrip("/")
-    return any(url == a or url.startswith(a + "/") for a in allowed)
+def check_bundle_sizes(draft_orders_bundle: dict[str, Any], prefetch: dict[str, Any], settings) -> None:
+    """Raise LimitExceeded (413) when a Bundle of the hook call has more entries than settings allow."""
+    from medcite.limits import refuse
 
-
-async def complete_prefetch(req: CDSRequest, transport: httpx.AsyncBaseTransport | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Return the prefetch data with missing keys fetched from `fhirServer`, and notes of what failed."""
-    have = dict(req.prefetch or {})
-    missing = [key for key in PREFETCH if have.get(key) is None]
-    notes: list[str] = []
-    if not missing or req.fhirServer is None:
-        return have, notes
-    if not fhir_server_allowed(str(req.fhirServer)):
-        # Never send the EHR's bearer token to a server the operator has not listed.
-        notes.append(f"{', '.join(missing)} not fetched: {req.fhirServer} is not in MEDCITE_FHIR_SERVERS")
-        return have, notes
-    headers = {"Accept": "application/fhir+json"}
-    if req.fhirAuthorization is not None:
-        headers["Authorization"] = f"Bearer {req.fhirAuthorization.access_token}"
-    context = req.context.model_dump()
-    base = str(req.fhirServer).rstrip("/") + "/"
-    async with httpx.AsyncClient(base_url=base, headers=headers, transport=transport, timeout=FHIR_TIMEOUT_S) as client:
-        for key in missing:
-            try:
-                response = await client.get(render_template(PREFETCH[key], context))
-                response.raise_for_status()
-                have[key] = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                # Decision support goes on without this data; the card says what was missing.
-                status = getattr(getattr(exc, "response", None), "status_code", None)
-                notes.append(f"{key} could not be fetched from the FHIR server ({status or type(exc).__name__})")
-    return have, notes
+    bundles = [("context.draftOrders", draft_orders_bundle)] + [(f"prefetch.{k}", v) for k, v in prefetch.items()]
+    for where, bundle in bundles:
+        n = len(bundle_entries(bundle))
+        if n > settings.max_bundle_entries:
+            raise refuse(f"the number of entries of {where}", n, "max_bundle_entries", settings)
 
 
 # ---------------------------------------------------------------------- cards
@@ -109,33 +83,38 @@ def indicator_for(check) -> str:
     """Return the card indicator of one label check: critical, warning or info."""
     if any(a.kind in CRITICAL_ALERTS for a in check.alerts):
         return "critical"
-    if classify(check) in {"not indicated", "dose mismatch"} or check.alerts:
-        return "warning"
+    if check.category() != ReviewCategory.ON_LABEL or check.alerts:
+        return "warning" if check.label is not None or check.alerts else "info"
     return "info"
 
 
 def summary_for(check) -> str:
     """Return the one-line card summary (≤ 140 characters) of one label check."""
     drug = check.drug
-    critical = [a for a in check.alerts if a.kind in CRITICAL_ALERTS]
-    if critical:
-        a = critical[0]
-        return _clip(f"{drug}: {a.kind.replace('_', ' ')} applies ({a.trigger})")
-    category = classify(check)
-    if category == "dose mismatch":
+    category = check.category()
+    if category == ReviewCategory.CONTRAINDICATED:
+        a = next(a for a in check.alerts if a.kind == AlertKind.CONTRAINDICATION)
+        return _clip(f"{drug}: contraindicated ({a.trigger})")
+    boxed = [a for a in check.alerts if a.kind == AlertKind.BOXED_WARNING]
+    if boxed:
+        return _clip(f"{drug}: boxed warning applies ({boxed[0].trigger})")
+    if category == ReviewCategory.DOSE_MISMATCH:
         parts = [f"{name} {v.prescribed}" if v.prescribed else name
-                 for name, v in (("dose", check.dose), ("frequency", check.frequency), ("route", check.route)) if v.status == "mismatch"]
+                 for name, v in check.regimen().items() if v.status == RegimenStatus.MISMATCH]
         verb = "differs" if len(parts) == 1 else "differ"
         return _clip(f"{drug}: ordered {', '.join(parts)} {verb} from the FDA label")
-    if category == "not indicated":
-        return _clip(f"{drug}: indication not supported by the FDA label")
+    if category == ReviewCategory.NOT_INDICATED:
+        return _clip(f"{drug}: the FDA label excludes this use")
+    if category == ReviewCategory.OFF_LABEL:
+        return _clip(f"{drug}: this use is not among the FDA label's indications (off-label)")
     if check.alerts:
         return _clip(f"{drug}: label {check.alerts[0].kind.replace('_', ' ')} applies ({check.alerts[0].trigger})")
-    if category == "on-label":
+    if category == ReviewCategory.ON_LABEL:
         return _clip(f"{drug}: order matches the FDA label")
     if check.label is None:
         return _clip(f"{drug}: no FDA label held; see the cited evidence")
-    return _clip(f"{drug}: label check could not decide; see the cited evidence")
+    undecided = check.undecided()
+    return _clip(f"{drug}: could not check {undecided[0]}" if undecided else f"{drug}: label check could not decide; see the cited evidence")
 
 
 def _cite(numbers: list[int]) -> str:
@@ -244,20 +223,28 @@ def register(app: FastAPI) -> None:
             raise NotFoundError(f"{service_id}: no such CDS service (see GET /cds-services)")
         if req.hook != service.hook:
             raise HookRequestError(f"hook {req.hook!r} sent to the {service.hook} service {service.id}")
-        prefetch, notes = await complete_prefetch(req, app.state.fhir_transport)
-        case = HookCase(orders=draft_orders(req.context.draftOrders, req.context.selections if req.hook == "order-select" else None))
-        read_prefetch(case, prefetch)
-        case.notes = notes
-        if not case.orders:
-            return CDSResponse(cards=[])
         settings = app.state.settings
+        fetched, notes = await fetch_prefetch(
+            str(req.fhirServer) if req.fhirServer is not None else None,
+            req.fhirAuthorization.access_token if req.fhirAuthorization is not None else None,
+            req.context.model_dump(), missing_prefetch(req), settings, app.state.fhir_transport)
+        prefetch = {**{k: v for k, v in (req.prefetch or {}).items() if v is not None}, **fetched}
+        check_bundle_sizes(req.context.draftOrders, prefetch, settings)
+        selections = req.context.selections if req.hook == "order-select" else None
 
         def answer_case(store):
+            # FHIR parsing is work too: on a worker under the time limit, never on the event loop
+            from medcite.analyze.facts import case_resources
             from medcite.api.app import load_ask
+            from medcite.limits import bounded_ask
 
+            case = HookCase(orders=draft_orders(req.context.draftOrders, selections))
+            read_prefetch(case, prefetch)
+            if not case.orders:
+                return None
             resolve_orders(store, case.orders)
-            ask_fn = app.state.ask_fn or load_ask()
-            return ask_fn(store, case.text(), settings=settings)
+            question, facts = case.build(*case_resources(store))
+            return bounded_ask(store, question, settings, facts, app.state.ask_fn or load_ask())
 
         answer = await app.state.run_query(answer_case)
-        return CDSResponse(cards=cards_for(answer, notes))
+        return CDSResponse(cards=cards_for(answer, notes) if answer is not None else [])

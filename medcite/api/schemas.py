@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medcite.api.facts_input import CaseFactsIn
+
 TierName = Literal["guideline", "label", "research"]
 
 
@@ -22,9 +24,10 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=20000, description="Case or question text.")
-    facts: dict[str, Any] | None = Field(
-        default=None, description="Structured case facts (the `facts` object of an answer); override what is read from the text."
+    question: str = Field(min_length=1, description="Case or question text (at most settings.max_question_chars: 413 past it).")
+    facts: CaseFactsIn | None = Field(
+        default=None, description="Structured case facts (the `facts` object of an answer); the keys given override what is "
+        "read from the text. Every shape is validated (422); at most settings.max_facts_bytes of JSON (413).",
     )
 
 
@@ -92,3 +95,4 @@ class HealthResponse(BaseModel):
     ok: Literal[True] = True
     corpus_version: int
     index: str
+    queries: dict[str, int] = Field(default_factory=dict, description="The query pool: in_pool (running or waiting), limit, workers.")

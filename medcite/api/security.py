@@ -3,6 +3,11 @@
 Keys come from MEDCITE_API_KEYS (comma-separated); when it is unset the API is open, which is the
 loopback default. The rate limit (MEDCITE_RATE_LIMIT requests per minute, 0 = off) is a token
 bucket per key, or per client address when keys are off, so one busy client cannot starve others.
+A request with a missing or unknown key spends the budget of its client address: guessing keys is
+rate limited like anything else.
+
+The access log shows the route, not the request: no query string, and path parameters replaced by
+their names (`/api/v1/documents/{doc_id}`); a path that is no route is logged as `/{unknown}`.
 """
 
 from __future__ import annotations
@@ -113,13 +118,28 @@ class PathOnlyAccessFilter(logging.Filter):
         args = record.args
         # uvicorn.access: (client_addr, method, full_path, http_version, status_code)
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            record.args = (args[0], args[1], strip_query(args[2]), args[3], args[4])
+            record.args = (args[0], args[1], access_path(args[2]), args[3], args[4])
         return True
 
 
 def strip_query(path: str) -> str:
     """Return `path` without its query string and fragment."""
     return urlsplit(path).path or "/"
+
+
+# Routes as the access log shows them: fixed paths as they are, parameters by name.
+LOGGED_PATHS = frozenset({"/", "/healthz", "/api/v1/stats", "/api/v1/search", "/api/v1/ask", "/cds-services",
+                          "/openapi.json", "/docs", "/redoc", "/favicon.ico"})
+LOGGED_PREFIXES = (("/api/v1/documents/", "/api/v1/documents/{doc_id}"), ("/cds-services/", "/cds-services/{service_id}"),
+                   ("/static/", "/static/{file}"))
+
+
+def access_path(path: str) -> str:
+    """Return the route of a request path for the access log: no query string, no parameter values."""
+    path = strip_query(path)
+    if path in LOGGED_PATHS:
+        return path
+    return next((template for prefix, template in LOGGED_PREFIXES if path.startswith(prefix)), "/{unknown}")
 
 
 def uvicorn_log_config(log_patient_text: bool = False) -> dict:

@@ -17,7 +17,7 @@ def register(cli) -> None:
     @click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), help="Retrieval mode (default: settings).")
     def ask(question, case_file, index_path, as_json, mode):
         """Answer CASE OR QUESTION: bottom line, guidelines, FDA label check, research, references."""
-        from medcite.compose.answer import ask as ask_case
+        from medcite.limits import bounded_ask
         from medcite.render.markdown import render_markdown
         from medcite.settings import load_settings
 
@@ -30,7 +30,7 @@ def register(cli) -> None:
         settings = load_settings(index_path=index_path, retrieval_mode=mode)
         store = open_index(index_path)
         try:
-            answer = ask_case(store, question.strip(), settings=settings)
+            answer = bounded_ask(store, question.strip(), settings)  # the limits of every entry point
         finally:
             store.close()
         if as_json:

@@ -59,12 +59,12 @@ def _show(result, as_json: bool, run_file: str | None) -> None:
 
 
 def register(cli) -> None:
-    """Attach the `eval` group (beir, bioasq) to the CLI."""
-    from medcite.cli import JSON_OPTION
+    """Attach the `eval` group (beir, bioasq, labelcheck) to the CLI."""
+    from medcite.cli import INDEX_OPTION, JSON_OPTION, emit_json, open_index
 
     @cli.group(name="eval")
     def eval_group():
-        """Measure retrieval (BEIR folders, BioASQ golden files) and answers (K-QA, MedicationQA)."""
+        """Measure retrieval (BEIR, BioASQ), answers (K-QA, MedicationQA) and the label check (benchmark files)."""
 
     register_qa(eval_group)
 
@@ -113,6 +113,38 @@ def register(cli) -> None:
                 bar.close()
         _show(result, as_json, run_file)
 
+    @eval_group.command(name="labelcheck")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @INDEX_OPTION
+    @JSON_OPTION
+    @click.option("--failures/--no-failures", default=True, show_default=True, help="List every failing case.")
+    @SILENT_OPTION
+    def labelcheck(file, index_path, as_json, failures, silent):
+        """Score the label check on a benchmark file of vignettes (per-field accuracy, unsafe verdicts)."""
+        from medcite.eval.labelcheck import evaluate_labelcheck, read_cases
+        from medcite.records import RecordError
+        from medcite.render.tables import labelcheck_tables
+
+        cases = []
+        for case in read_cases(file):
+            if isinstance(case, RecordError):
+                raise click.ClickException(case.line())
+            cases.append(case)
+        store = open_index(index_path)
+        bars: list = []
+        try:
+            score = evaluate_labelcheck(store, cases, _stage_factory(silent, bars)("label check", len(cases)))
+        finally:
+            for bar in bars:
+                bar.close()
+            store.close()
+        if as_json:
+            emit_json(score.to_dict())
+            return
+        from rich.console import Console
+
+        for table in labelcheck_tables(score.to_dict(), failures):
+            Console().print(table)
 
 def _show_qa(results, as_json: bool, settings_hash: str) -> None:
     from rich.console import Console

@@ -23,9 +23,11 @@ def register(cli) -> None:
         from medcite.index.store import open_store
         from medcite.settings import load_settings
 
-        settings = load_settings(index_path=index_path)
+        settings = load_settings(index_path=index_path, workers=workers)
         # Fail now with the one-line hint rather than on the first request.
         open_store(settings.index_path, readonly=True, create=False).close()
-        app = create_app(settings, workers=workers)
+        app = create_app(settings)
         click.echo(f"medcite: serving {settings.index_path} on http://{host}:{port}/ (API docs at /docs)", err=True)
-        uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(settings.log_patient_text))
+        # Connections are bounded too; request bodies are bounded in size and time by the app itself.
+        uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(settings.log_patient_text),
+                    limit_concurrency=settings.max_connections, timeout_keep_alive=5)

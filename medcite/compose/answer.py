@@ -70,11 +70,6 @@ MAX_EFFECTS = 6
 LABEL_QUOTES = 4
 _SECTION_HEAD = re.compile(r"^\d{1,2}\s+(?:[A-Z]{2,}[\s&/,]+)+(?=[A-Z])")
 
-def case_resources(store) -> tuple:
-    """Return (drug lexicon, abbreviation table) of the index (`analyze.resources`: built at ingest,
-    loaded once per process and corpus version)."""
-    res = resources_of(store)
-    return res.lexicon, res.abbreviations
 
 
 # ---------------------------------------------------------------- facts given as data

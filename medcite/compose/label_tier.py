@@ -11,8 +11,8 @@ import re
 from medcite.analyze.concordance import DrugCheck
 from medcite.analyze.label_text import ADVERSE, WARNINGS_PRECAUTIONS, full_text_start, quote, sentences_of
 from medcite.compose.intents import MOST_COMMON
-from medcite.compose.templates import ALERT_WORDS, STATUS_WORDS, render
-from medcite.records import LabelCheck, Sentence
+from medcite.compose.templates import ALERT_WORDS, CATEGORY_WORDS, STATUS_WORDS, render
+from medcite.records import AlertKind, IndicationStatus, LabelCheck, RegimenStatus, ReviewCategory, Sentence
 
 def check_sentences(check: LabelCheck) -> list[Sentence]:
     """Return the template sentences of one drug's label check (none when no label is held:
@@ -21,18 +21,18 @@ def check_sentences(check: LabelCheck) -> list[Sentence]:
         return []
     out: list[Sentence] = []
     drug, title, ind = check.drug, check.label.get("title") or "", check.indication
-    if ind.citations and ind.text and ind.status in ("on_label", "not_indicated", "unclear"):
+    if ind.citations and ind.text and ind.status != IndicationStatus.NO_LABEL:
         out.append(render("indication", ind.citations, title=title, drug=drug, status=STATUS_WORDS[ind.status],
                           label_text=ind.text))
     for key in ("dose", "frequency", "route"):
         v = getattr(check, key)
         if not v.citations or not v.labeled:
             continue
-        if v.status == "not_prescribed" and key == "dose" and ind.status == "on_label":
+        if v.status == RegimenStatus.NOT_PRESCRIBED and key == "dose" and ind.status == IndicationStatus.ON_LABEL:
             out.append(render("label_dose", v.citations, labeled=v.labeled))
-        elif v.status in ("matches", "mismatch") and key == "dose" and v.prescribed:
+        elif v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH) and key == "dose" and v.prescribed:
             out.append(render("dose", v.citations, prescribed=v.prescribed, status=STATUS_WORDS[v.status], labeled=v.labeled))
-        elif v.status in ("matches", "mismatch") and v.prescribed:
+        elif v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH) and v.prescribed:
             out.append(render("regimen", v.citations, field=key, prescribed=v.prescribed, status=STATUS_WORDS[v.status],
                               labeled=v.labeled))
     for a in check.alerts:
@@ -45,14 +45,22 @@ def bottom_line_sentences(check: LabelCheck) -> list[Sentence]:
     kinds of alerts the case triggers."""
     if check.label is None:
         return [render("no_label", drug=check.drug)]
+    category = check.category()
     cites = list(check.indication.citations)
-    for key in ("dose", "frequency", "route"):
-        v = getattr(check, key)
-        if v.status in ("matches", "mismatch"):
+    for v in check.regimen().values():
+        if v.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH):
             cites += v.citations
-    out = [render("verdict", list(dict.fromkeys(cites)), drug=check.drug, status=STATUS_WORDS[check.indication.status],
-                  title=check.label.get("title") or "", dose=STATUS_WORDS[check.dose.status],
-                  frequency=STATUS_WORDS[check.frequency.status], route=STATUS_WORDS[check.route.status])]
+    out = []
+    if category == ReviewCategory.CONTRAINDICATED:
+        a = next(a for a in check.alerts if a.kind == AlertKind.CONTRAINDICATION)
+        out.append(render("contraindicated", a.citations, drug=check.drug, trigger=a.trigger, alert_text=a.text))
+    out.append(render("verdict", list(dict.fromkeys(cites)), drug=check.drug, category=CATEGORY_WORDS[category],
+                      status=STATUS_WORDS[check.indication.status], title=check.label.get("title") or "",
+                      dose=STATUS_WORDS[check.dose.status], frequency=STATUS_WORDS[check.frequency.status],
+                      route=STATUS_WORDS[check.route.status]))
+    for key, v in check.regimen().items():
+        if v.status == RegimenStatus.NOT_STATED and v.detail:
+            out.append(render("undecided", list(check.indication.citations), drug=check.drug, field=key, reason=v.detail))
     if check.alerts:
         kinds = ", ".join(sorted({ALERT_WORDS.get(a.kind, a.kind).lower() for a in check.alerts}))
         out.append(render("alerts", list(dict.fromkeys(n for a in check.alerts for n in a.citations)), drug=check.drug, kinds=kinds))

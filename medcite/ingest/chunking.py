@@ -2,7 +2,9 @@
 
 Paragraphs are kept whole when they fit; a long paragraph is cut at sentence boundaries; a
 single over-long sentence is cut at the word limit. Small consecutive paragraphs of the same
-section are packed together so that passages are not trivially short.
+section are packed together so that passages are not trivially short. A table (lines of cells
+joined by " | ", as the readers write them) keeps one row a line, so that a dosing table stays
+rows x cells after chunking and a row is never read as part of its neighbour.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _pieces(paragraph: str, max_words: int) -> list[str]:
+    lines = [ln for ln in paragraph.split("\n") if ln.strip()]
+    if len(lines) > 1 and 2 * sum(" | " in ln for ln in lines) >= len(lines):
+        # a table: caption and rows, each its own piece (an over-long row is cut at the word limit)
+        return [piece for ln in lines for piece in _pieces(ln, max_words)]
     words = paragraph.split()
     if len(words) <= max_words:
         return [" ".join(words)]

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medcite.errors import InputError
 from medcite.index.store import SQLiteStore
 from medcite.ingest.chunking import chunk_document
 from medcite.ingest.detect import detect, skip_reason
+from medcite.ingest.inflate import use_limits
+from medcite.numbers import format_number
 from medcite.records import Document, DrugName, RecordError
 from medcite.settings import Settings
 
@@ -108,8 +111,17 @@ class BatchWriter:
         self.store, self.settings, self.report, self.changed, self.on_error = store, settings, report, changed, on_error
         self.extract_pairs = _mine_abbreviations()
         self.pending: list[Document | DrugName | RecordError] = []
+        # A file of a million bad lines must not write a million log rows: the first
+        # `ingest_max_errors_per_file` errors are kept, the rest only counted (see `unreported`).
+        self.errors_kept = 0
+        self.errors_dropped = 0
 
     def add(self, item) -> None:
+        if isinstance(item, RecordError):
+            if self.errors_kept >= self.settings.ingest_max_errors_per_file:
+                self.errors_dropped += 1
+                return
+            self.errors_kept += 1
         self.pending.append(item)
         if len(self.pending) >= BATCH_DOCS:
             self.flush()
@@ -153,6 +165,13 @@ class BatchWriter:
             if isinstance(item, RecordError):
                 self.report.errors.append(item.line())
                 self.on_error(item.line())
+
+    def unreported(self, source: str) -> str | None:
+        """Return the one line counting the errors of `source` past the per-file limit (None if none)."""
+        if not self.errors_dropped:
+            return None
+        return (f"{source}: {format_number(self.errors_dropped)} more errors not shown (the first "
+                f"{self.settings.ingest_max_errors_per_file} are; limit MEDCITE_INGEST_MAX_ERRORS_PER_FILE)")
 
 
 def ingest_paths(
@@ -206,25 +225,30 @@ def ingest_paths(
         work = BatchWriter(store, settings, report, changed, on_error)
         n_read = 0
         try:
-            for item in reader.read(path):
-                if isinstance(item, Document) and item.source_file is None:
-                    item.source_file = str(path)
-                work.add(item)
-                n_read += 1
-                if on_record and n_read % 50 == 0:
-                    on_record(50)
+            with use_limits(settings):  # decompression limits of every reader (ingest/inflate.py)
+                for item in reader.read(path):
+                    if isinstance(item, Document) and item.source_file is None:
+                        item.source_file = str(path)
+                    work.add(item)
+                    n_read += 1
+                    if on_record and n_read % 50 == 0:
+                        on_record(50)
             work.flush()
+            _report_unreported(store, report, work, path, on_error)
             with store.transaction():
                 store.mark_file(str(path), sig, reader.format, "done", report.run_id)
                 store.log(report.run_id, str(path), None, "done", f"{n_read} records ({reader.format})")
             report.files_done += 1
         except Exception as exc:  # a reader bug or an unreadable file: report it, keep the batch going
             work.flush()  # what was read before the failure is valid: keep it
-            line = f"{path}: {type(exc).__name__}: {exc}"
+            _report_unreported(store, report, work, path, on_error)
+            # a library error is already one line naming the file; anything else gets its type
+            detail = exc.detail if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+            line = str(exc) if isinstance(exc, InputError) else f"{path}: {detail}"
             report.errors.append(line)
             on_error(line)
             with store.transaction():
-                store.log(report.run_id, str(path), None, "error", f"{type(exc).__name__}: {exc}")
+                store.log(report.run_id, str(path), None, "error", detail)
         report.source_seconds[reader.format] = report.source_seconds.get(reader.format, 0.0) + time.perf_counter() - t0
     if on_stage:
         on_stage("bm25 index", 0)
@@ -233,6 +257,16 @@ def ingest_paths(
     report.corpus_version = store.corpus_version()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _report_unreported(store: SQLiteStore, report: IngestReport, work: BatchWriter, path: Path, on_error) -> None:
+    line = work.unreported(str(path))
+    if line is None:
+        return
+    report.errors.append(line)
+    on_error(line)
+    with store.transaction():
+        store.log(report.run_id, str(path), None, "error", line)
 
 
 def sync_dense(store: SQLiteStore, settings: Settings, on_stage=None) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import gzip
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from lxml import etree, html
 
+from medcite.ingest.inflate import open_text
 from medcite.records import Document, RecordError, Section
 
 FORMAT = "ngc_json"
@@ -83,8 +83,7 @@ def _read_jsonl(path: Path) -> Iterator[Document | RecordError]:
     source = str(path)
     lineno = 0
     try:
-        raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
-        with io.TextIOWrapper(raw, encoding="utf-8") as fh:
+        with open_text(path) as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue

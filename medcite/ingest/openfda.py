@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from medcite.ingest.inflate import Meter, archive_meter, gunzip_chunks, open_member
 from medcite.ingest.spl_sections import FIELD_TO_CODE, SECTION_NAMES
 from medcite.ingest.spl_xml import DAILYMED_URL, html_table_text, label_drug_names
 from medcite.records import Document, DrugName, RecordError, Section
@@ -47,6 +48,7 @@ _LABEL_KEYS = re.compile(
     r'"(?:set_id|effective_time)"\s*:\s*"|"(?:spl_product_data_elements|indications_and_usage'
     r'|package_label_principal_display_panel|dosage_and_administration|spl_unclassified_section)"\s*:\s*\['
 )
+_BLANKS = re.compile(r"[ \t\r\n]*")
 _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 _JSON_SUFFIXES = (".json", ".json.gz")
 
@@ -178,31 +180,9 @@ def record_to_document(rec: Any, source: str, where: str) -> Document | RecordEr
 # ---------------------------------------------------------------- byte and text streams
 
 
-def _gunzip(fh: BinaryIO) -> Iterator[bytes]:
-    """Yield the decompressed bytes of a (possibly multi-member) gzip stream; raise _Truncated
-    after the last bytes if the stream stops before its end marker (an interrupted download)."""
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    fed = False  # has the current member's decompressor seen any input?
-    while chunk := fh.read(CHUNK):
-        data = chunk
-        while data:
-            fed = True
-            out = d.decompress(data)
-            if out:
-                yield out
-            if d.eof:  # member finished; the next member (if any) starts in unused_data
-                data = d.unused_data
-                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                fed = False
-            else:
-                data = b""
-    if fed and not d.eof:
-        raise _Truncated()
-
-
-def _byte_chunks(fh: BinaryIO, gz: bool) -> Iterator[bytes]:
+def _byte_chunks(fh: BinaryIO, gz: bool, meter: Meter) -> Iterator[bytes]:
     if gz:
-        yield from _gunzip(fh)
+        yield from gunzip_chunks(fh, meter, _Truncated)
         return
     while data := fh.read(CHUNK):
         yield data
@@ -310,7 +290,6 @@ def _json_records(stream: _JsonStream, source: str) -> Iterator[tuple[str, Any]]
 
 def _jsonl_records(chunks: Iterator[str], source: str) -> Iterator[tuple[str, Any] | RecordError]:
     """Yield (where, record) per line; a RecordError for a line that is not JSON."""
-    pending = ""
     n = 0
 
     def parse(line: str, n: int):
@@ -327,23 +306,37 @@ def _jsonl_records(chunks: Iterator[str], source: str) -> Iterator[tuple[str, An
         else:
             yield f"line {n}", obj
 
+    parts: list[str] = []  # the line being read, in pieces (a 50 MB line is joined once)
     for chunk in chunks:
-        lines = (pending + chunk).split("\n")
-        pending = lines.pop()
-        for line in lines:
+        pos = 0
+        while True:
+            if not parts:
+                # a run of blank lines is skipped in one step: constant memory, C speed
+                last_nl = chunk.rfind("\n", pos, _BLANKS.match(chunk, pos).end())
+                if last_nl >= 0:
+                    n += chunk.count("\n", pos, last_nl + 1)
+                    pos = last_nl + 1
+            nl = chunk.find("\n", pos)
+            if nl < 0:
+                if pos < len(chunk):
+                    parts.append(chunk[pos:])
+                break
+            parts.append(chunk[pos:nl])
             n += 1
+            line, parts = "".join(parts), []
             yield from parse(line, n)
+            pos = nl + 1
     # A complete final line without "\n" is fine; _Truncated stops us before reaching here.
-    yield from parse(pending, n + 1)
+    yield from parse("".join(parts), n + 1)
 
 
 # ---------------------------------------------------------------- files
 
 
-def _records(fh: BinaryIO, name: str, source: str) -> Iterator[tuple[str, Any] | RecordError]:
+def _records(fh: BinaryIO, name: str, source: str, meter: Meter) -> Iterator[tuple[str, Any] | RecordError]:
     lower = name.lower()
     gz = lower.endswith(".gz")
-    text = _text_chunks(_byte_chunks(fh, gz))
+    text = _text_chunks(_byte_chunks(fh, gz, meter))
     if lower.endswith(_JSONL_SUFFIXES):
         yield from _jsonl_records(text, source)
         return
@@ -356,11 +349,11 @@ def _records(fh: BinaryIO, name: str, source: str) -> Iterator[tuple[str, Any] |
         yield RecordError(source, f"after {where}", f"malformed JSON ({exc.msg}); rest of file skipped")
 
 
-def _read_stream(fh: BinaryIO, name: str, source: str) -> Iterator[Document | DrugName | RecordError]:
+def _read_stream(fh: BinaryIO, name: str, source: str, meter: Meter) -> Iterator[Document | DrugName | RecordError]:
     seen: set[tuple[str, str, str]] = set()
     count = 0
     try:
-        for item in _records(fh, name, source):
+        for item in _records(fh, name, source, meter):
             if isinstance(item, RecordError):
                 yield item
                 continue
@@ -387,15 +380,16 @@ def read(path: Path) -> Iterator[Document | DrugName | RecordError]:
     path = Path(path)
     source = str(path)
     try:
+        meter = archive_meter(path)
         if path.name.lower().endswith(".zip"):
             with zipfile.ZipFile(path) as zf:
                 for info in zf.infolist():
                     if info.filename.lower().endswith(_JSON_SUFFIXES + _JSONL_SUFFIXES):
-                        with zf.open(info) as fh:
-                            yield from _read_stream(fh, info.filename, f"{source}!{info.filename}")
+                        with open_member(zf, info, meter) as fh:
+                            yield from _read_stream(fh, info.filename, f"{source}!{info.filename}", meter)
             return
         with open(path, "rb") as fh:
-            yield from _read_stream(fh, path.name, source)
+            yield from _read_stream(fh, path.name, source, meter)
     except (OSError, zipfile.BadZipFile) as exc:
         yield RecordError(source, None, f"cannot read file: {exc}")
 

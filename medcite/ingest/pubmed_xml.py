@@ -21,6 +21,7 @@ from typing import IO
 
 from lxml import etree
 
+from medcite.ingest.inflate import open_binary
 from medcite.records import Document, RecordError, Section
 
 FORMAT = "pubmed_xml"
@@ -49,7 +50,7 @@ def read(path: Path) -> Iterator[Document | RecordError]:
     path = Path(path)
     source = str(path)
     try:
-        fh: IO[bytes] = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+        fh: IO[bytes] = open_binary(path)  # gunzipped under the ingest limits (ingest/inflate.py)
     except OSError as exc:
         yield RecordError(source, None, f"cannot open: {exc}")
         return

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from medcite.ingest.inflate import InflateLimitError, Meter, archive_meter, read_member
 from medcite.ingest.spl_sections import SECTION_NAMES
 from medcite.records import Document, DrugName, RecordError, Section
 
@@ -416,14 +417,15 @@ def label_drug_names(generics: list[str], brands: list[str], substances: list[st
 # ---------------------------------------------------------------- files
 
 
-def _zip_members(zf: zipfile.ZipFile, prefix: str) -> Iterator[tuple[str, bytes]]:
+def _zip_members(zf: zipfile.ZipFile, prefix: str, meter: Meter) -> Iterator[tuple[str, bytes]]:
+    # every member, nested zips included, is inflated under the archive's limits (ingest/inflate.py)
     for info in zf.infolist():
         lower = info.filename.lower()
         if lower.endswith(".xml"):
-            yield f"{prefix}!{info.filename}", zf.read(info)
+            yield f"{prefix}!{info.filename}", read_member(zf, info, meter)
         elif lower.endswith(".zip"):
-            with zipfile.ZipFile(io.BytesIO(zf.read(info))) as inner:
-                yield from _zip_members(inner, f"{prefix}!{info.filename}")
+            with zipfile.ZipFile(io.BytesIO(read_member(zf, info, meter))) as inner:
+                yield from _zip_members(inner, f"{prefix}!{info.filename}", meter)
 
 
 def _is_spl_head(head: bytes) -> bool:
@@ -447,10 +449,13 @@ def sniff(path: Path) -> bool:
                         with zf.open(info) as fh:
                             return _is_spl_head(fh.read(4096))
                     if lower.endswith(".zip"):  # DailyMed bulk: a zip of per-label zips
-                        with zipfile.ZipFile(io.BytesIO(zf.read(info))) as inner:
+                        with zipfile.ZipFile(io.BytesIO(read_member(zf, info, archive_meter(path)))) as inner:
                             xml = [i for i in inner.infolist() if i.filename.lower().endswith(".xml")]
-                            return bool(xml) and _is_spl_head(inner.read(xml[0])[:4096])
-    except (OSError, zipfile.BadZipFile):
+                            if not xml:
+                                return False
+                            with inner.open(xml[0]) as fh:
+                                return _is_spl_head(fh.read(4096))
+    except (OSError, zipfile.BadZipFile, InflateLimitError):
         return False
     return False
 
@@ -463,7 +468,7 @@ def read(path: Path) -> Iterator[Document | DrugName | RecordError]:
     if path.name.lower().endswith(".zip"):
         try:
             with zipfile.ZipFile(path) as zf:
-                for member, data in _zip_members(zf, source):
+                for member, data in _zip_members(zf, source, archive_meter(path)):
                     yield from parse_spl(data, member)
         except (OSError, zipfile.BadZipFile) as exc:
             yield RecordError(source, None, f"cannot read zip archive: {exc}")

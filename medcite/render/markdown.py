@@ -7,11 +7,13 @@ Sentences are printed as the answer holds them, each followed by its citation nu
 from __future__ import annotations
 
 from medcite.compose.templates import INTENT_WORDS
-from medcite.records import Answer, LabelCheck, Sentence
+from medcite.records import Answer, IndicationStatus, LabelCheck, RegimenStatus, Sentence
 
 _STATUS = {
-    "on_label": "on label", "not_indicated": "NOT indicated", "unclear": "unclear", "no_label": "no label held",
-    "matches": "matches", "mismatch": "MISMATCH", "not_stated": "not stated", "not_prescribed": "—",
+    IndicationStatus.ON_LABEL: "on label", IndicationStatus.OFF_LABEL: "OFF LABEL", IndicationStatus.NOT_INDICATED: "NOT indicated",
+    IndicationStatus.UNCLEAR: "unclear", IndicationStatus.NO_LABEL: "no label held",
+    RegimenStatus.MATCHES: "matches", RegimenStatus.MISMATCH: "MISMATCH", RegimenStatus.NOT_STATED: "not checked",
+    RegimenStatus.NOT_PRESCRIBED: "—",
 }
 
 
@@ -42,9 +44,9 @@ def label_table(checks: list[LabelCheck]) -> list[str]:
 
         def dv(v) -> str:
             out = _STATUS.get(v.status, v.status)
-            if v.status == "not_prescribed":
+            if v.status == RegimenStatus.NOT_PRESCRIBED:
                 return out
-            if v.status == "mismatch" and v.prescribed:
+            if v.status == RegimenStatus.MISMATCH and v.prescribed:
                 out += f" (prescribed {v.prescribed})"
             return out + _cites(v.citations)
 

@@ -96,3 +96,69 @@ def document_view(doc: Document) -> None:
         code = f" [{section.code}]" if section.code else ""
         console.rule(escape(f"{section.name}{code}"))
         console.print(section.text, markup=False)
+
+
+def labelcheck_tables(score: dict, failures: bool = True) -> list[Table]:
+    """Return the tables of `medcite eval labelcheck`: per-field accuracy, confusion per field and
+    (with `failures`) every failing case with what it expected, what came back and its basis."""
+    summary = Table(title=f"Label check: {score['correct']}/{score['cases']} cases right, "
+                          f"{score['unsafe']} unsafe verdicts, label chosen {score['label_chosen']}/{score['cases']}, "
+                          f"p50 {score['seconds_p50'] * 1000:.0f} ms, p95 {score['seconds_p95'] * 1000:.0f} ms")
+    for col in ("field", "right", "scored", "accuracy"):
+        summary.add_column(col, justify="left" if col == "field" else "right")
+    for name, f in score["fields"].items():
+        acc = f"{100 * f['right'] / f['scored']:.1f}%" if f["scored"] else "-"
+        summary.add_row(name, str(f["right"]), str(f["scored"]), acc)
+    out = [summary]
+    confusion = Table(title="Confusion (expected -> got: n)")
+    confusion.add_column("field")
+    confusion.add_column("expected")
+    confusion.add_column("got")
+    for name, rows in score["confusion"].items():
+        for expected, got in sorted(rows.items()):
+            confusion.add_row(name, expected, ", ".join(f"{g}: {n}" for g, n in sorted(got.items())))
+    out.append(confusion)
+    if failures and score["failures"]:
+        fail = Table(title=f"Failing cases ({len(score['failures'])})", show_lines=True)
+        for col in ("id", "category", "failed", "expected", "got", "basis"):
+            fail.add_column(col, overflow="fold")
+        for f in score["failures"]:
+            exp = ", ".join(f"{k}={v}" for k, v in f["expected"].items())
+            got = ", ".join(f"{k}={v}" for k, v in f["got"].items())
+            basis = " | ".join(f"{b.get('section')}: {b.get('quote')}" for b in f["basis"])
+            fail.add_row(escape(f["id"]), f["category"], ", ".join(f["failed"]) + (" (UNSAFE)" if f["unsafe"] else ""),
+                         escape(exp), escape(got), escape(basis))
+        out.append(fail)
+    return out
+
+
+def label_model_tables(model: dict) -> list[Table]:
+    """Return the tables of `medcite label`: indications with their condition phrases and
+    Limitations of Use, exclusions, and the dosing rows with population, kind and source."""
+    head = f"{model['title']} — set id {model['set_id']}, version {model['version']}, effective {model['effective_date']}"
+    ind = Table(title=f"{escape(head)}: indications", show_lines=True)
+    for col in ("#", "for", "limitations of use"):
+        ind.add_column(col, overflow="fold")
+    for i in model["indications"]:
+        ind.add_row(i["number"] or "-", escape("; ".join(i["conditions"])), escape(" ".join(x["text"] for x in i["limitations"])))
+    exc = Table(title="Exclusions (not indicated / not approved / contraindicated)")
+    exc.add_column("sentence", overflow="fold")
+    for x in model["exclusions"]:
+        exc.add_row(escape(x["text"]))
+    rows = Table(title=f"Dosing rows ({len(model['dosing_rows'])})", show_lines=True)
+    for col in ("sub", "kind", "population", "dose", "frequency", "route", "source"):
+        rows.add_column(col, overflow="fold")
+    for r in model["dosing_rows"]:
+        pops = list(r["populations"])
+        if r["age"]:
+            pops.append(f"age {r['age']['lo'] or ''}–{r['age']['hi'] or ''}")
+        if r["weight"]:
+            pops.append(f"weight {r['weight']['lo'] or ''}–{r['weight']['hi'] or ''} kg")
+        if r["crcl"]:
+            pops.append(f"CrCl {r['crcl']['lo'] or ''}–{r['crcl']['hi'] or ''}")
+        if r["child_pugh"]:
+            pops.append("Child-Pugh " + "/".join(r["child_pugh"]))
+        pops += r["genes"] + ([r["metabolizer"]] if r["metabolizer"] else []) + ([r["phase"]] if r["phase"] else [])
+        rows.add_row(r["subsection"] or "-", r["kind"], escape(", ".join(pops)), escape(", ".join(r["doses"])),
+                     escape(", ".join(r["frequencies"])), ", ".join(r["routes"]), escape(r["text"][:160]))
+    return [ind, exc, rows]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from medcite.analyze.label_text import clean_span
 from medcite.analyze.statements import VerbLexicon, is_statement
 from medcite.compose.extract import clean_sentence
-from medcite.compose.templates import REGIMEN_WORDS, TEMPLATES, rendered, vocabulary
+from medcite.compose.templates import REASON_WORDS, REGIMEN_WORDS, TEMPLATES, rendered, vocabulary
 from medcite.records import AnswerSection, Citation, Sentence, SentenceKind
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -118,6 +118,9 @@ def _value_ok(kind: str, value: str, src: Sources) -> bool:
     if kind == "regimen":
         words = re.findall(r"[a-z]+", value.lower())
         return _sentence_numbers(value) <= src.numbers(True) and all(w in REGIMEN_WORDS or src.names(w) for w in words)
+    if kind == "reason":
+        words = re.findall(r"[a-z']+", value.lower())
+        return bool(words) and all(w in REASON_WORDS or src.names(w) for w in words)
     if kind == "kinds":
         allowed = {w.lower() for w in vocabulary("kind")}
         return all(part.strip() in allowed for part in value.split(","))

@@ -10,7 +10,7 @@ import pytest
 from medcite.analyze.concordance import check_case
 from medcite.analyze.facts import extract_facts
 from medcite.analyze.label_select import base_name, labels_for
-from medcite.compose.answer import case_resources
+from medcite.analyze.facts import case_resources
 from medcite.compose.citations import CitationRegistry
 
 AFINITOR = "2150f73a-179b-4afc-b8ce-67c85cc72f04"
@@ -51,11 +51,12 @@ CASES = [
     pytest.param(
         "A 55-year-old woman with a functional carcinoid tumor and carcinoid syndrome is prescribed everolimus "
         "10 mg orally once daily.",
-        "everolimus", AFINITOR, "not_indicated", "matches", "matches", "matches", id="limitation-of-use"),
+        # the label gives no dose for a use it excludes: dose and frequency cannot match anything
+        "everolimus", AFINITOR, "not_indicated", "not_stated", "not_stated", "matches", id="limitation-of-use"),
     pytest.param(
         "A 45-year-old kidney transplant recipient at low-moderate immunologic risk is started on everolimus "
         "0.75 mg orally twice daily, with basiliximab induction, reduced-dose cyclosporine and corticosteroids.",
-        "everolimus", ZORTRESS, "unclear", "matches", "matches", "matches", id="two-labels-transplant-picks-zortress"),
+        "everolimus", ZORTRESS, "on_label", "matches", "matches", "matches", id="two-labels-transplant-picks-zortress"),
     pytest.param(
         "A 62-year-old man with advanced renal cell carcinoma (RCC) after failure of treatment with sunitinib is "
         "started on everolimus 10 mg orally once daily.",
@@ -76,6 +77,9 @@ def test_case_table(corpus_store, case, drug, set_id, indication, dose, frequenc
     assert (check.dose.status, check.frequency.status, check.route.status) == (dose, frequency, route)
     # every verdict cites the chosen label and nothing else
     for verdict in (check.indication, check.dose, check.frequency, check.route):
+        if verdict.status == "not_stated":
+            assert verdict.detail and not verdict.citations
+            continue
         assert verdict.citations, verdict
         assert cited_sets(refs, verdict.citations) == {set_id}
 
@@ -133,7 +137,10 @@ def test_comedication_triggers_boxed_warning_and_renal_threshold(corpus_store):
                                      "the first 14 days of each 21-day cycle. Her CrCl is 40 mL/min.")
     check = checks["capecitabine"]
     assert check.label["set_id"] == XELODA
-    assert (check.indication.status, check.dose.status) == ("on_label", "matches")
+    # CrCl 30 to 50 mL/min: the label reduces the dose by 25%, so the usual 1,250 mg/m2 is a mismatch
+    assert (check.indication.status, check.dose.status) == ("on_label", "mismatch")
+    assert check.dose.labeled.startswith("Reduce the dose of XELODA by 25% for patients with creatinine clearance (CLcr) of 30 to 50")
+    assert check.category() == "dose mismatch"
     kinds = {(a.kind, a.trigger) for a in check.alerts}
     assert ("boxed_warning", "warfarin") in kinds
     assert ("dosage", "CrCl 40 mL/min") in kinds

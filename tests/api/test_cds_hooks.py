@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from medcite.analyze.regimen import find_doses, find_frequencies
 from medcite.api.app import create_app
-from medcite.api.cds_hooks import fhir_server_allowed
 from medcite.api.cds_models import CDSDiscovery, CDSResponse
 from medcite.api.fhir_case import HookCase, draft_orders, read_prefetch, resolve_orders
 from medcite.compose.answer import ask
@@ -18,6 +17,7 @@ from medcite.compose.answer import ask
 SET_ID = "2cab8dd1-3a10-48e6-86ce-0e5275ed49e5"  # Fareston (toremifene citrate)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LABEL_URL = f"https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid={SET_ID}"
+EHR = "https://ehr.example.org/r4"  # the FHIR server the tests' deployments list (MEDCITE_FHIR_SERVERS)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(api_settings, regimen,
         questions.append(question)
         return ask(store, question, settings=settings, facts=facts)
 
-    app = create_app(api_settings, api_keys="", rate_limit=0, workers=1, ask_fn=recording_ask,
+    app = create_app(api_settings.with_overrides(fhir_servers=EHR), api_keys="", rate_limit=0, workers=1, ask_fn=recording_ask,
                      fhir_transport=httpx.MockTransport(fhir_server))
     body = hook_request(regimen, regimen["dose"].value, with_prefetch=False, fhirServer="https://ehr.example.org/r4",
                         fhirAuthorization={"access_token": "token-123", "token_type": "Bearer", "expires_in": 300,
@@ -204,14 +204,14 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(api_settings, regimen,
 
 
 def test_fhir_server_failure_is_noted_on_the_card(api_settings, regimen):
-    app = create_app(api_settings, api_keys="", rate_limit=0, workers=1,
+    app = create_app(api_settings.with_overrides(fhir_servers=EHR), api_keys="", rate_limit=0, workers=1,
                      fhir_transport=httpx.MockTransport(lambda request: httpx.Response(503)))
     body = hook_request(regimen, regimen["dose"].value, with_prefetch=False, fhirServer="https://ehr.example.org/r4")
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.post("/cds-services/medcite-order-sign", json=body)
     (card,) = CDSResponse.model_validate(r.json()).cards
-    assert card.detail.endswith("_Not available: patient could not be fetched from the FHIR server (503); conditions could not be "
-                                "fetched from the FHIR server (503); observations could not be fetched from the FHIR server (503)._")
+    # the card says what is missing, never how the connection failed (status codes, error names)
+    assert card.detail.endswith("_Not available: patient, conditions, observations could not be fetched from the FHIR server._")
 
 
 def _malformed(regimen):
@@ -253,15 +253,15 @@ def test_malformed_hook_requests_get_400_in_the_error_shape(cds, regimen):
         assert message in got["error"], (message, got["error"])
 
 
-def test_fhir_server_not_in_the_allow_list_is_never_contacted(api_settings, regimen, monkeypatch):
-    monkeypatch.setenv("MEDCITE_FHIR_SERVERS", "https://ehr.example.org/r4")
+def test_fhir_server_not_in_the_allow_list_is_never_contacted(api_settings, regimen):
     seen = []
 
     def fhir_server(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
         return httpx.Response(404)
 
-    app = create_app(api_settings, api_keys="", rate_limit=0, workers=1, fhir_transport=httpx.MockTransport(fhir_server))
+    app = create_app(api_settings.with_overrides(fhir_servers=EHR), api_keys="", rate_limit=0, workers=1,
+                     fhir_transport=httpx.MockTransport(fhir_server))
     body = hook_request(regimen, regimen["dose"].value, with_prefetch=False, fhirServer="https://elsewhere.example.net/fhir",
                         fhirAuthorization={"access_token": "token-123", "token_type": "Bearer", "expires_in": 300,
                                            "scope": "user/Patient.read", "subject": "medcite"})
@@ -270,6 +270,132 @@ def test_fhir_server_not_in_the_allow_list_is_never_contacted(api_settings, regi
     assert r.status_code == 200, r.text
     (card,) = CDSResponse.model_validate(r.json()).cards
     assert seen == []  # the bearer token never left
-    assert "https://elsewhere.example.net/fhir is not in MEDCITE_FHIR_SERVERS" in card.detail
-    # an allowed server (a sub-path of the listed base) is used
-    assert fhir_server_allowed("https://ehr.example.org/r4/") and not fhir_server_allowed("https://ehr.example.org/r4x")
+    assert ("patient, conditions, observations not fetched: the hook's FHIR server is not one this service is set to use "
+            "(MEDCITE_FHIR_SERVERS)") in card.detail
+    assert "elsewhere.example.net" not in card.detail
+
+
+# ---------------------------------------------------------------------- structured FHIR stays structured (issue 9)
+FEMARA = "82b77d74-085f-45ac-a7dd-1f5c038bf406"  # letrozole: contraindicated in pregnancy
+
+
+@pytest.fixture(scope="module")
+def letrozole_order(openfda_labels) -> dict:
+    """A draft order of letrozole at its label's own dose (RxNorm code and dose from the label)."""
+    label = openfda_labels[FEMARA]
+    dose = find_doses(label["dosage_and_administration"][0])[0]
+    return {
+        "resourceType": "MedicationRequest", "id": "mr-letrozole", "status": "draft", "intent": "order",
+        "subject": {"reference": "Patient/p-1"},
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": label["openfda"]["rxcui"][0]}]},
+        "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": dose.value, "unit": dose.unit}}]}],
+    }
+
+
+@pytest.fixture()
+def asked(api_settings):
+    """A CDS client whose answers record (question, facts) of each ask."""
+    calls = []
+
+    def recording_ask(store, question, settings=None, facts=None):
+        calls.append((question, facts))
+        return ask(store, question, settings=settings, facts=facts)
+
+    app = create_app(api_settings, api_keys="", rate_limit=0, workers=1, ask_fn=recording_ask)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c, calls
+
+
+def _with_condition(body: dict, text: str) -> dict:
+    body["prefetch"]["conditions"]["entry"].append({"resource": {
+        "resourceType": "Condition", "id": f"c-{len(body['prefetch']['conditions']['entry']) + 1}",
+        "subject": {"reference": "Patient/p-1"}, "code": {"text": text}}})
+    return body
+
+
+def test_condition_text_never_adds_a_drug(asked, regimen):
+    client, calls = asked
+    body = _with_condition(hook_request(regimen, regimen["dose"].value), "Plan: start methotrexate 20 mg")
+    r = client.post("/cds-services/medcite-order-sign", json=body)
+    assert r.status_code == 200, r.text
+    assert [c.summary.split(":")[0] for c in CDSResponse.model_validate(r.json()).cards] == ["toremifene citrate"]
+    _, facts = calls[-1]
+    assert [d.generic for d in facts.drugs] == ["toremifene citrate"]
+    assert "plan: start methotrexate 20 mg" in [c.name for c in facts.conditions]
+
+
+def test_dosage_instruction_text_cannot_change_another_drugs_card(asked, regimen, letrozole_order):
+    client, calls = asked
+    body = hook_request(regimen, regimen["dose"].value)
+    toremifene = body["context"]["draftOrders"]["entry"][0]["resource"]
+    toremifene["dosageInstruction"] = [{"text": "patient is pregnant"}]  # free text only: never read
+    body["context"]["draftOrders"]["entry"].append({"resource": letrozole_order})
+    r = client.post("/cds-services/medcite-order-sign", json=body)
+    assert r.status_code == 200, r.text
+    cards = {c.summary.split(":")[0]: c for c in CDSResponse.model_validate(r.json()).cards}
+    assert set(cards) == {"toremifene citrate", "letrozole"}
+    assert cards["letrozole"].indicator != "critical" and "pregnancy" not in cards["letrozole"].summary
+    assert calls[-1][1].patient.pregnant is None
+    # the control: a Condition that states the pregnancy makes the same letrozole card critical
+    r = client.post("/cds-services/medcite-order-sign", json=_with_condition(body, "Pregnancy"))
+    cards = {c.summary.split(":")[0]: c for c in CDSResponse.model_validate(r.json()).cards}
+    assert cards["letrozole"].indicator == "critical" and "pregnancy" in cards["letrozole"].summary
+    assert calls[-1][1].patient.pregnant is True
+
+
+def test_the_card_for_2400000_units_says_2400000(asked, regimen):
+    client, calls = asked
+    body = hook_request(regimen, regimen["dose"].value)
+    quantity = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    quantity.update(value=2400000, unit="units", code="U")
+    r = client.post("/cds-services/medcite-order-sign", json=body)
+    assert r.status_code == 200, r.text
+    (card,) = CDSResponse.model_validate(r.json()).cards
+    assert "- Dose: " in card.detail and "ordered 2,400,000 units" in card.detail
+    question, facts = calls[-1]
+    assert "toremifene citrate 2,400,000 units orally once daily" in question
+    assert (facts.drugs[0].dose.value, facts.drugs[0].dose.unit, facts.drugs[0].dose.text) == (2400000.0, "units", "2,400,000 units")
+
+
+@pytest.mark.parametrize("value,message", [
+    (-5, "doseQuantity.value: dose must be a number above 0, got -5.0"),
+    (1e308, "doseQuantity.value: dose 1e+308 is above the largest possible dose (100,000,000)"),
+    (0, "doseQuantity.value: dose must be a number above 0, got 0.0"),
+])
+def test_impossible_doses_are_refused_at_parse_time(cds, regimen, value, message):
+    r = cds.post("/cds-services/medcite-order-sign", json=hook_request(regimen, value))
+    assert r.status_code == 400, r.text
+    assert message in r.json()["error"]
+
+
+def test_unknown_entries_and_odd_shapes_are_400_not_500(cds, regimen):
+    unknown = hook_request(regimen, 60)
+    unknown["context"]["draftOrders"]["entry"].append({"resource": {"resourceType": "NoSuchResource", "id": "x"}})
+    not_object = hook_request(regimen, 60)
+    not_object["context"]["draftOrders"]["entry"].append("MedicationRequest/mr-1")
+    bad_prefetch = hook_request(regimen, 60)
+    bad_prefetch["prefetch"]["conditions"]["entry"].append({"resource": {"resourceType": "Condition", "code": ["x"]}})
+    for body in (unknown, not_object, bad_prefetch):
+        r = cds.post("/cds-services/medcite-order-sign", json=body)
+        assert r.status_code == 400 and r.json()["status"] == 400, r.text
+
+
+def test_bundles_with_more_entries_than_the_limit_are_413(api_settings, regimen):
+    app = create_app(api_settings.with_overrides(max_bundle_entries=3), api_keys="", rate_limit=0, workers=1)
+    body = hook_request(regimen, regimen["dose"].value)
+    for _ in range(3):
+        _with_condition(body, regimen["condition"])
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/cds-services/medcite-order-sign", json=body)
+    assert r.status_code == 413, r.text
+    assert r.json()["error"] == "the number of entries of prefetch.conditions is 4; the limit is 3 (MEDCITE_MAX_BUNDLE_ENTRIES)"
+
+
+def test_more_orders_than_drugs_per_case_is_422(api_settings, regimen, letrozole_order):
+    app = create_app(api_settings.with_overrides(max_drugs_per_case=1), api_keys="", rate_limit=0, workers=1)
+    body = hook_request(regimen, regimen["dose"].value)
+    body["context"]["draftOrders"]["entry"].append({"resource": letrozole_order})
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/cds-services/medcite-order-sign", json=body)
+    assert r.status_code == 422, r.text
+    assert "(MEDCITE_MAX_DRUGS_PER_CASE)" in r.json()["error"]

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from medcite.analyze.label_text import terms
-from medcite.compose.answer import case_resources
+from medcite.analyze.facts import case_resources
 from medcite.analyze.facts import extract_facts
 from medcite.compose.queries import build_queries
 

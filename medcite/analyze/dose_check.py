@@ -1,0 +1,459 @@
+"""The prescribed dose, frequency and route compared with the label's dosing rows for this patient.
+
+1. Rows that apply to the patient (`applies`): a row for a population the patient is in — renal
+   impairment (CrCl / eGFR in the row's band, ESRD or dialysis), hepatic impairment (Child-Pugh
+   class), a genotype (CYP2D6 poor metabolizer), an interacting drug the patient takes (named in
+   the row, or of a class the row names where the label names the drug as one of that class) —
+   is an *adjustment*; pediatric rows apply only to a child of the row's age and weight band.
+2. If an adjustment applies, the order is judged against it: "avoid" -> mismatch; a dose the
+   adjustment states -> matches; any other dose -> mismatch (the order ignores the adjustment).
+3. Otherwise the order is judged against the base rows of the indication's D&A subsection
+   (recommended, titration and maximum rows for this age band; never reduction-for-toxicity,
+   switch tables or study sentences): matches when the dose lies within the stated doses and
+   exceeds no stated maximum (per dose, or per day for daily totals); mismatch when comparable
+   rows exist and it does not; not_stated (with the reason) when nothing is comparable.
+
+Safety has a direction: "matches" needs a row that covers the order; anything else is a mismatch
+or says why it could not be checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, DosingRow, Population, RowKind
+from medcite.analyze.label_text import Span, quote
+from medcite.records import CaseFacts, Dose, DoseVerdict, DrugMention, Frequency, PatientFacts, RegimenStatus
+
+_MASS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001}
+_RADIO = {"GBq": 1.0, "MBq": 0.001, "mCi": 0.037}  # 1 mCi = 37 MBq
+_SPECIAL = ADJUSTED
+_BASE_KINDS = {RowKind.RECOMMENDED, RowKind.TITRATION, RowKind.MAXIMUM}
+ADULT_AGE = 17.0  # labels' "adults" are 17 or 18 and older; a 17-year-old is left to the row's own band
+
+
+@dataclass
+class Verdicts:
+    """The dose, frequency and route verdicts of one order (citations attached by the caller)."""
+
+    dose: DoseVerdict
+    frequency: DoseVerdict
+    route: DoseVerdict
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+    adjustment: list[DosingRow] = field(default_factory=list)  # the rows of the patient's population
+
+
+# ---------------------------------------------------------------- which rows apply
+
+
+def _is_child(p: PatientFacts) -> bool:
+    return p.age_years is not None and p.age_years < ADULT_AGE
+
+
+OLDER_AGE = 50.0  # an age band starting here or later is an older-adult adjustment, not an adult row
+
+
+def _age_fits(row: DosingRow, p: PatientFacts) -> bool:
+    if row.age is not None and row.age.lo is not None and row.age.lo >= OLDER_AGE and (row.populations & _SPECIAL):
+        return True  # one of several populations the row lists; `applies` decides
+    child_row = Population.PEDIATRIC in row.populations and Population.ADULT not in row.populations
+    if row.age is not None and p.age_years is not None and not row.age.holds(p.age_years):
+        return False
+    if row.age is not None and p.age_years is None and (row.age.hi is not None and row.age.hi <= 18):
+        return False
+    if child_row and not _is_child(p):
+        return False
+    if _is_child(p) and Population.ADULT in row.populations and Population.PEDIATRIC not in row.populations:
+        return row.age is not None and row.age.holds(p.age_years or 0)
+    if row.weight is not None:
+        return p.weight_kg is not None and row.weight.holds(p.weight_kg)
+    return True
+
+
+def _renal_applies(row: DosingRow, p: PatientFacts) -> bool:
+    clearance = p.crcl_ml_min if p.crcl_ml_min is not None else p.egfr
+    if row.dialysis and (p.dialysis or p.esrd):
+        return True
+    if row.crcl is not None and clearance is not None:
+        return row.crcl.holds(clearance)
+    if row.crcl is not None and (p.dialysis or p.esrd):
+        return True
+    return False
+
+
+def _hepatic_applies(row: DosingRow, p: PatientFacts) -> bool:
+    cls = p.child_pugh or {"mild": "A", "moderate": "B", "severe": "C"}.get(p.hepatic_impairment or "")
+    if cls is None:
+        return False
+    return not row.child_pugh or cls in row.child_pugh
+
+
+def genotype_status(g, text: str) -> str:
+    """Return the metabolizer word of a genotype: its status, or the one the case writes right
+    after it ("CYP2C19 *2/*2, poor metabolizer")."""
+    word = g.status.split()[0] if g.status else ""
+    if word in ("genotype", "positive", "") and text:
+        m = re.match(r"[^.;]{0,40}?\b(poor|intermediate|extensive|normal|ultra-?rapid)\s+metaboli", text[g.end:], re.I)
+        if m:
+            word = m.group(1).lower().replace("-", "")
+    return "extensive" if word == "normal" else word
+
+
+def _genotype_applies(row: DosingRow, p: PatientFacts, text: str = "") -> bool:
+    for g in p.genotypes:
+        if g.negated or (g.gene.upper() not in row.genes and "*" not in row.genes):
+            continue
+        word = genotype_status(g, text)
+        if row.metabolizer is not None:
+            if word == row.metabolizer:
+                return True
+            continue
+        if word in ("poor", "intermediate", "ultrarapid") and re.search(word.replace("ultrarapid", "ultra-?rapid"), row.span.text, re.I):
+            return True
+        if g.status in ("homozygous", "heterozygous", "deficient") or (g.allele and g.allele in row.span.text):
+            return True
+    return False
+
+
+def _interaction_applies(row: DosingRow, comed_classes: dict[str, list[str]]) -> bool:
+    text = row.span.text.lower()
+    for name, classes in comed_classes.items():
+        if re.search(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])", text):
+            return True
+        if any(c in " ".join(row.interacting).lower() or c in text for c in classes):
+            return True
+    return False
+
+
+def applies(row: DosingRow, p: PatientFacts, comed_classes: dict[str, list[str]], text: str = "") -> bool:
+    """Return True when `row` is for a population this patient is in (see module docstring)."""
+    if not _age_fits(row, p):
+        return False
+    special = row.populations & _SPECIAL
+    older = row.age is not None and row.age.lo is not None and row.age.lo >= OLDER_AGE
+    if not special:
+        return True
+    if older and p.age_years is not None and row.age.holds(p.age_years):
+        return True  # "for patients who are greater than 60 years of age, patients with hepatic impairment, ..."
+    return ((Population.RENAL in special and _renal_applies(row, p))
+            or (Population.HEPATIC in special and _hepatic_applies(row, p))
+            or (Population.GENOTYPE in special and _genotype_applies(row, p, text))
+            or (Population.INTERACTION in special and _interaction_applies(row, comed_classes)))
+
+
+# ---------------------------------------------------------------- comparing doses
+
+
+def _factor(unit: str) -> tuple[str, float]:
+    base = unit.removesuffix("/day")
+    for table in (_MASS, _RADIO):
+        if base in table:
+            return ("mass" if table is _MASS else "activity"), table[base]
+    return base, 1.0
+
+
+def _per_day(f: Frequency | None) -> float | None:
+    if f is None or f.as_needed or not f.times or not f.per_days:
+        return None
+    return f.times / f.per_days
+
+
+_BSA = re.compile(r"\bBSA\s*(?:of\s*|is\s*|=\s*|:\s*)?(\d(?:\.\d+)?)\s*m\s?(?:2|²)", re.I)
+BSA_TOLERANCE = 0.10  # a dose from mg/m2 x BSA is rounded to what the tablets or vials allow
+
+
+def body_surface_area(text: str) -> float | None:
+    """Return the body surface area the case states ("BSA 1.8 m2"), or None."""
+    m = _BSA.search(text)
+    return float(m.group(1)) if m else None
+
+
+def _order_amounts(order: Dose, freq: Frequency | None, p: PatientFacts, bsa: float | None = None) -> dict[tuple[str, bool], float]:
+    """Return the order as {(unit family, daily): amount}: per dose and per day, per kg when the
+    patient's weight is known and per m2 when the case gives a body surface area."""
+    fam, k = _factor(order.unit)
+    daily_unit = order.unit.endswith("/day")
+    out: dict[tuple[str, bool], float] = {}
+    amount = order.value * k
+    per_day = _per_day(freq)
+    out[(fam, daily_unit)] = amount
+    if not daily_unit and per_day is not None:
+        out[(fam, True)] = amount * per_day
+    mass = [(d, v) for (f, d), v in out.items() if f == "mass"]
+    if p.weight_kg:
+        for d, v in mass:
+            out[("mass/kg", d)] = v / p.weight_kg
+    if bsa:
+        for d, v in mass:
+            out[("mg/m2~", d)] = v / bsa  # "~": compared with BSA_TOLERANCE against the label's mg/m2
+    return out
+
+
+def _within(key: tuple[str, bool], x: float, lo: float, hi: float) -> bool:
+    tol = BSA_TOLERANCE * x if key[0] == "mg/m2~" else 1e-9
+    return lo - tol <= x <= hi + tol
+
+
+def _order_value(order: dict, key: tuple[str, bool]) -> tuple[tuple[str, bool], float] | None:
+    if key in order:
+        return key, order[key]
+    derived = (key[0] + "~", key[1])
+    return (derived, order[derived]) if derived in order else None
+
+
+_STARTING = re.compile(r"\binitia|\bstart|\brecommended\s+(?:dose|dosage)\b|\btarget\b|\busual\b", re.I)
+_LOADING = re.compile(r"\bloading\s+dose\s+of\s*$|\bfirst\s+dose\s+of\s*$", re.I)
+
+
+def _row_amounts(row: DosingRow) -> list[tuple[tuple[str, bool], float, float]]:
+    out = []
+    flags = row.daily_doses or [row.daily] * len(row.doses)
+    for d, daily in zip(row.doses, flags):
+        if _LOADING.search(row.source[max(0, d.start - 25) : d.start]) and len(row.doses) > 1:
+            continue  # a one-time loading dose beside the regimen the row gives
+        unit = d.unit
+        fam, k = _factor(unit)
+        if unit.startswith("mg/kg") or unit.startswith("mcg/kg"):
+            fam, k = "mass/kg", (0.001 if unit.startswith("mcg") else 1.0)
+        hi = d.value_max if d.value_max is not None else d.value
+        out.append(((fam, daily), d.value * k, hi * k))
+    return out
+
+
+def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, DosingRow | None, bool]:
+    """Return (row covering the order, maximum row exceeded, anything comparable)."""
+    comparable, cover, exceeded = False, None, None
+    for row in rows:
+        amounts = _row_amounts(row)
+        if row.kind == RowKind.MAXIMUM:
+            # a maximum row's ceiling is its largest dose ("from the initial 75 mg ... to a maximum of 225 mg")
+            tops: dict = {}
+            for key, _, hi in amounts:
+                tops[key] = max(tops.get(key, hi), hi)
+            for key, top in tops.items():
+                found = _order_value(order, key)
+                if found:
+                    comparable = True
+                    if not _within(found[0], found[1], 0.0, top) and found[1] > top and exceeded is None:
+                        exceeded = row
+            if not _STARTING.search(row.source):
+                continue
+            # "an initial dosage of 20 mg ..., to a maximum of 40 mg": its other doses are doses too
+        for key, lo, hi in amounts:
+            found = _order_value(order, key)
+            if found is None:
+                continue
+            comparable = True
+            if _within(found[0], found[1], lo, hi) and cover is None:
+                cover = row
+    return cover, exceeded, comparable
+
+
+# ---------------------------------------------------------------- the verdicts
+
+
+_YEARS_ON = re.compile(r"\b(?:\d+|one|two|three|several)\s+years?\s+(?:ago|after|since|out|of\s+treatment|on\b)|\bafter\s+(?:one|a|1)\s+year\b", re.I)
+_PHASE_CASE = re.compile(r"\b(induction|maintenance|loading)\b", re.I)
+_CLASS_OF = re.compile(r"\b((?:strong|moderate|weak|potent)\s+)?(CYP\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{0,2}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
+
+
+def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], synonyms) -> dict[str, list[str]]:
+    """Return {co-medication name: the enzyme classes the label puts it in} — "strong CYP3A
+    inhibitors (e.g., itraconazole, ...)" puts itraconazole among strong CYP3A inhibitors. The
+    class words are lower case, without the plural ("strong cyp3a inhibitor")."""
+    out: dict[str, list[str]] = {}
+    for d in comeds:
+        names = {n.lower() for n in [d.generic, d.text, *synonyms(d.generic)] if n and len(n) >= 4}
+        classes: list[str] = []
+        for sent in label_sentences:
+            low = sent.lower()
+            for name in names:
+                pos = low.find(name)
+                if pos < 0:
+                    continue
+                # the class named nearest before the drug in the same sentence
+                found = [m for m in _CLASS_OF.finditer(sent) if m.start() < pos]
+                if found:
+                    m = found[-1]
+                    classes.append(" ".join(m.group(0).lower().split()).rstrip("s"))
+        out[d.generic] = list(dict.fromkeys(classes))
+    return out
+
+
+def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) -> list[DosingRow]:
+    base = [r for r in rows if r.kind in _BASE_KINDS and not (r.populations & _SPECIAL)]
+    if number is not None and any(r.subsection == number for r in base):
+        base = [r for r in base if r.subsection == number]
+    phases = {m.group(1).lower() for m in _PHASE_CASE.finditer(case_text)}
+    if _YEARS_ON.search(case_text):
+        phases.add(LATER_PHASE)
+    else:
+        base = [r for r in base if r.phase != LATER_PHASE]  # the case is not a year into treatment
+    if phases and any(r.phase in phases for r in base):
+        base = [r for r in base if r.phase in phases or (r.phase is None and r.kind == RowKind.MAXIMUM)]
+    return base
+
+
+def _status(cover, exceeded, comparable) -> RegimenStatus:
+    if cover is not None and exceeded is None:
+        return RegimenStatus.MATCHES
+    return RegimenStatus.MISMATCH if comparable else RegimenStatus.NOT_STATED
+
+
+@dataclass
+class _Order:
+    """One order being judged: what was prescribed, its amounts and the case around it."""
+
+    mention: DrugMention
+    facts: CaseFacts
+    number: str | None  # the indication's D&A subsection
+    comed_classes: dict[str, list[str]]
+    amounts: dict = field(default_factory=dict)
+
+    @property
+    def prescribed(self) -> str | None:
+        return self.mention.dose.text if self.mention.dose else None
+
+    def applies(self, row: DosingRow) -> bool:
+        return applies(row, self.facts.patient, self.comed_classes, self.facts.text)
+
+    def verdict(self, status: RegimenStatus, row: DosingRow | None, detail: str | None) -> DoseVerdict:
+        return DoseVerdict(status, quote(row.span.text) if row else None, self.prescribed, [], detail)
+
+
+Judged = tuple[DoseVerdict, list[DosingRow], list[DosingRow]]
+_NOT_DOSES = (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION, RowKind.PREPARATION)
+
+
+def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, number: str | None,
+               comed_classes: dict[str, list[str]]) -> Judged:
+    """Return the dose verdict, the rows it rests on and the adjustment rows that apply."""
+    o = _Order(order, facts, number, comed_classes)
+    usable = [r for r in rows if r.kind not in _NOT_DOSES]
+    adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and o.applies(r)]
+    if number is not None and any(r.subsection == number for r in adjust):
+        adjust = [r for r in adjust if r.subsection == number]
+    base = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
+    if order.dose is None:
+        basis = adjust or base
+        return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, quote(basis[0].span.text) if basis else None, None), basis[:1], adjust
+    o.amounts = _order_amounts(order.dose, order.frequency, facts.patient, body_surface_area(facts.text))
+    if adjust:
+        return _judge_adjusted(o, adjust, base)
+    verdict, basis = _judge_base(o, base)
+    return verdict, basis, []
+
+
+def _split_by_subsection(o: _Order, rows: list[DosingRow]) -> bool:
+    """Return True when the rows are in several subsections that judge the order differently and
+    the case's indication (which would pick one) was not recognised."""
+    groups = {r.subsection for r in rows}
+    if o.number is not None or len(groups) < 2:
+        return False
+    return len({_status(*_covers([r for r in rows if r.subsection == n], o.amounts)) for n in groups}) > 1
+
+
+def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -> Judged:
+    """The patient is in a population the label doses apart: avoid, a stated dose, or a reduction."""
+    avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], o.amounts)[0] is not None)]
+    if avoid:
+        return o.verdict(RegimenStatus.MISMATCH, avoid[0], "the label advises against this use in this patient"), avoid[:1], adjust
+    adjust = [r for r in adjust if r.kind != RowKind.AVOID]
+    if _split_by_subsection(o, adjust):
+        detail = "the label doses this patient's population differently by indication, and the case's indication was not recognised"
+        return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
+    dosed = [r for r in adjust if r.doses]
+    if not dosed:  # "dosage reduction is recommended in ...": no number, but the usual dose is not it
+        if _covers(base, o.amounts)[0] is not None:
+            detail = "the label calls for a lower dose in this patient's population; the order is the usual dose"
+            return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
+        detail = "the label calls for a lower dose in this patient's population without stating it"
+        return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
+    cover, exceeded, comparable = _covers(dosed, o.amounts)
+    status = _status(cover, exceeded, comparable)
+    if status == RegimenStatus.NOT_STATED:
+        status = RegimenStatus.MISMATCH  # the patient's population has its own dosing the order does not follow
+    row = exceeded or cover or dosed[0]
+    detail = None if status == RegimenStatus.MATCHES else "the label gives a different dose for this patient's population"
+    return o.verdict(status, row, detail), [row], dosed
+
+
+def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[DosingRow]]:
+    """The order against the indication's rows for the patient's age and weight band."""
+    if _split_by_subsection(o, base):
+        return o.verdict(RegimenStatus.NOT_STATED, None, "the label doses its indications differently, and the case's indication was not recognised"), []
+    if not base:
+        return o.verdict(RegimenStatus.NOT_STATED, None, "no dosing row for this indication and patient"), []
+    cover, exceeded, comparable = _covers(base, o.amounts)
+    status = _status(cover, exceeded, comparable)
+    row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
+    if status == RegimenStatus.NOT_STATED:
+        units = sorted({d.unit for r in base for d in r.doses})
+        detail = f"units not comparable: the label states {', '.join(units)}, the order {o.mention.dose.unit}"
+    elif status == RegimenStatus.MISMATCH:
+        detail = "above the label's maximum" if exceeded else "not a dose the label gives for this indication"
+    else:
+        detail = None
+    return o.verdict(status, row, detail), [row]
+
+
+def _row_frequencies(row: DosingRow) -> list[Frequency]:
+    text = row.source or row.span.text
+    out = []
+    for f in row.frequencies:
+        if f.as_needed and row.kind == RowKind.TITRATION:
+            continue  # "increments of up to 75 mg per day, as needed": how to titrate, not a PRN regimen
+        if text.rfind("(", 0, f.start) > text.rfind(")", 0, f.start):
+            continue  # "(thirty minutes before each meal and at bedtime)": a note on timing
+        out.append(f)
+    return out or row.frequencies
+
+
+def _same(a: Frequency, b: Frequency) -> bool:
+    if a.as_needed or b.as_needed:
+        return a.as_needed and b.as_needed
+    return a.interval_days is not None and b.interval_days is not None and abs(a.interval_days - b.interval_days) < 1e-6
+
+
+def judge_frequency(order: DrugMention, basis: list[DosingRow], pool: list[DosingRow]) -> tuple[DoseVerdict, list[DosingRow]]:
+    """Return the frequency verdict: the rows the dose verdict rests on first, then the pool."""
+    if order.frequency is None:
+        return DoseVerdict(RegimenStatus.NOT_PRESCRIBED), []
+    f = order.frequency
+    for rows in (basis, pool):
+        stated = [(r, fr) for r in rows for fr in _row_frequencies(r)]
+        if any(_same(f, fr) for _, fr in stated):
+            r = next(r for r, fr in stated if _same(f, fr))
+            return DoseVerdict(RegimenStatus.MATCHES, quote(r.span.text), f.text), [r]
+        divided = [r for r in rows if re.search(r"divided\s+doses", r.span.text, re.I)]
+        if divided and f.times and f.times >= 2:
+            return DoseVerdict(RegimenStatus.MATCHES, quote(divided[0].span.text), f.text), divided[:1]
+        if stated:
+            r, fr = stated[0]
+            return (DoseVerdict(RegimenStatus.MISMATCH, quote(r.span.text), f.text, [], f"the label says {fr.as_written}"), [r])
+    return DoseVerdict(RegimenStatus.NOT_STATED, None, f.text, [], "the label states no dosing frequency for this indication"), []
+
+
+def judge_route(order: DrugMention, basis: list[DosingRow], all_sentences: list[Span], label_routes: list[str]) -> tuple[DoseVerdict, list[Span]]:
+    """Return the route verdict: the route the dose's rows give, else any D&A sentence, else the
+    label's product routes."""
+    from medcite.analyze.regimen import find_routes
+
+    if order.route is None:
+        return DoseVerdict(RegimenStatus.NOT_PRESCRIBED), []
+    want = order.route.name
+    stated = [(r.span, name) for r in basis for name in r.routes]
+    stated += [(s, r.name) for s in all_sentences for r in find_routes(s.text)]
+    saying = next((s for s, name in stated if name == want), None)
+    lowered = [r.lower() for r in label_routes]
+    if lowered:  # the product's own routes decide; a D&A sentence may say "do not give IM"
+        if want in lowered:
+            return DoseVerdict(RegimenStatus.MATCHES, want, want), [saying] if saying else []
+        return DoseVerdict(RegimenStatus.MISMATCH, ", ".join(lowered), want, [], "route from the label's product data"), []
+    if saying is not None:
+        return DoseVerdict(RegimenStatus.MATCHES, want, want), [saying]
+    if stated:
+        span, name = stated[0]
+        return DoseVerdict(RegimenStatus.MISMATCH, name, want, [], f"the label gives the {name} route"), [span]
+    return DoseVerdict(RegimenStatus.NOT_STATED, None, want, [], "the label states no route"), []

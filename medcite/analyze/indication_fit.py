@@ -1,0 +1,314 @@
+"""Indication verdicts the word match (`indication.match_indication`) cannot decide, from the
+label's own structure:
+
+- **Meaning**: clinicians write "focal seizures" where the label says "partial-onset seizures",
+  "atopic eczema" for "atopic dermatitis", "GAD" for "generalized anxiety disorder (GAD)". The
+  case's condition phrases (its recognised conditions, the label's own abbreviations the case
+  uses, and the case's first sentence) are compared with each indication and each exclusion
+  (Limitation of Use, boxed-warning or "not indicated for" sentence) by MiniLM similarity (the
+  ONNX model the index already uses). Close to an indication -> on_label; closer to an exclusion
+  -> not_indicated; far from every indication while the case names a condition -> off_label;
+  otherwise unclear. The thresholds are set so that a near miss says unclear rather than
+  on_label: saying "on label" for a use the label does not cover is the unsafe direction.
+- **Biomarkers**: an indication for tumours "whose tumors have EGFR exon 19 deletions" does not
+  cover a case that says "EGFR wild-type" or "EGFR-negative": off_label, citing that sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from medcite.analyze.abbreviations import find_pairs
+from medcite.analyze.label_text import IndicationUnit, LabelText, Span, indication_units, sentences_of
+from medcite.index.store import corpus_cached
+from medcite.records import CaseFacts, IndicationStatus
+
+ON_LABEL_SIM = 0.62  # cosine of MiniLM vectors: "focal seizures" ~ "partial-onset seizures" is 0.69
+OFF_LABEL_SIM = 0.50  # "major depression" ~ "obsessive compulsive disorder" is 0.36; below this and named: off_label
+EXCLUSION_MARGIN = 0.05  # an exclusion must be this much closer than the best indication
+
+_INDICATED = re.compile(r"\bindicated\b\s*(?:only\s+)?(?:for|in|as)?\s*(?:the\s+)?(?:treatment|management|relief|prevention|prophylaxis)?\s*(?:of)?\s*", re.I)
+_POSITIVE = re.compile(r"\b([A-Z][A-Z0-9]{2,9})(?:\s*|-)(?:exon\s+\d+\s+)?(?:mutat\w*|positive|\+|deletions?|amplif\w*|overexpress\w*|rearrange\w*|fusions?|-?mutated)", re.I)
+_NEGATIVE = r"\b{gene}\b\s*(?:-|\s)?(?:wild[-\s]?type|negative|WT\b|non-?mutated|unmutated|-\s)"
+
+
+@dataclass
+class Fit:
+    """A verdict from meaning or biomarkers, with the sentence it rests on."""
+
+    status: IndicationStatus
+    span: Span | None
+    reason: str
+    unit: IndicationUnit | None = None
+    similarity: float = 0.0
+
+
+_REF = re.compile(r"\[\s*s\s?ee[^\]]*\]|\(\s*\d+(?:\.\s?\d+)?(?:\s*,\s*\d+(?:\.\s?\d+)?)*\s*\)", re.I)
+_EXCLUDING_WORDS = re.compile(r"\bnot\s+(?:recommended|indicated|approved|for)\b|\blimitations?\s+of\s+use\b", re.I)
+_FINITE = re.compile(r"\b(?:is|are|was|were|should|may|can|must|will|has|have|had|reduces?|been)\b", re.I)
+_PIECES = re.compile(r"\s*(?:•|;|\n|(?<=[.:])\s+(?=[A-Z])|\s-\s)\s*")
+_TAIL = re.compile(r"\s+(?:in\s+(?:adult\s+|pediatric\s+)?patients\b|in\s+adults\b|in\s+children\b|who\b|whose\b|that\b|as\s+(?:detected|determined|an?\s+adjunct)|"
+                   r"\[see|\(\s*\d|with\s+or\s+without\b|after\b|following\b|to\s+reduce\b|,)", re.I)
+_HEAD = re.compile(r"^(?:symptoms?\s+)?(?:in\s+)?(?:adults?|patients)?\s*with\s+|^(?:(?:the|long-term|first-line|adjuvant|maintenance|short-term|acute|chronic)\s+)*(?:treatment|management|relief|prevention|prophylaxis|therapy)"
+                   r"(?:\s+for\s+\d+\s+to\s+\d+\s+weeks)?\s+(?:of|for|in)\s+|^(?:the\s+)?(?:adult\s+|pediatric\s+)?(?:patients|adults|children)\s+(?:\d+\s+years\s+[^,]*?)?with\s+|^the\s*:?\s*", re.I)
+
+
+_GENERIC = {
+    "symptom", "symptoms", "patient", "patients", "adult", "adults", "treatment", "therapy", "disease", "disorder",
+    "year", "years", "month", "months", "week", "weeks", "day", "days", "start", "daily", "use", "age", "older",
+    "children", "pediatric", "tablets", "capsules", "woman", "man", "female", "male", "history", "dose", "dosage",
+}
+
+
+def _meaningful(phrase: str) -> bool:
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", phrase)
+    return any(len(w) >= 4 and w.lower() not in _GENERIC for w in words)
+
+
+def condition_targets(unit: IndicationUnit) -> list[str]:
+    """Return what an indication is for, as short phrases: its heading, and each "indicated
+    for ..." clause or list item cut to its condition ("acute and recurrent diabetic
+    gastroparesis"); cross-references separate items."""
+    out = [unit.heading] if unit.heading else []
+    text = _REF.sub(" ; ", affirming_text(unit))
+    for piece in _PIECES.split(text):
+        if _EXCLUDING_WORDS.search(piece) or (not _INDICATED.search(piece) and _FINITE.search(piece)):
+            continue  # an exclusion, or a sentence about something else ("Urine specimens ... should be obtained")
+        m = _INDICATED.search(piece)
+        body = piece[m.end():] if m else piece
+        for seg in _TAIL.split(body):
+            for _ in range(3):
+                seg = _HEAD.sub("", seg.strip(" :,.-"))
+            seg = seg.strip(" :,.-")
+            if len(seg.split()) <= 18 and _meaningful(seg):
+                out.append(seg)
+    return [t for t in dict.fromkeys(out) if t and not re.match(r"(?i)limitations?\s+of\s+use", t)]
+
+
+_SPLIT_CASE = re.compile(r"\s*(?:,|;|:|\.\s|\(|\)|\bwith\b|\band\b|\bon\b|\bdespite\b|\bafter\b|\bfor\b|\bwho\b|\bbut\b|\bnow\b|\bplus\b|"
+                         r"\bdue\s+to\b|\bthat\b|\bwhich\b|\bthrough\b|\bsince\b|\bfrom\b|\bin\b|\bat\b|\bto\b)\s*", re.I)
+_PERSON = re.compile(r"^\d+[- ]?(?:year|yr|month|week)s?[- ]old\b.*|^\d+\s?[MF]\b|^(?:a|an|the|his|her|newly|new|known|history|of)$", re.I)
+
+
+def case_phrases(facts: CaseFacts, label: LabelText) -> list[str]:
+    """Return the phrases of the case that may name its condition: its recognised conditions,
+    the label's own abbreviations the case uses (expanded), and the short noun phrases of the
+    sentences that do not give the order."""
+    phrases = [c.name for c in facts.conditions if not c.negated]
+    label_text = " ".join(s.text for s in label.sections if s.code in ("34067-9", "34066-1"))
+    negated = {c.abbreviation for c in facts.conditions if c.negated and c.abbreviation}
+    for p in find_pairs(label_text):
+        if p.short in negated:
+            continue
+        if re.search(r"(?<![\w-])" + re.escape(p.short) + r"(?![\w-])", facts.text):
+            phrases.append(p.long)
+    text = facts.text
+    for d in sorted(facts.drugs, key=lambda d: -d.start):
+        text = text[: d.start] + " , " + text[d.end :]
+    text = re.sub(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|g|kg|mL|%)\S*", " , ", text)
+    for chunk in _SPLIT_CASE.split(text):
+        words = [w for w in chunk.split() if not _PERSON.match(w)]
+        chunk = " ".join(words)
+        if 1 <= len(words) <= 6 and _meaningful(chunk) and not _negated_chunk(chunk, facts):
+            phrases.append(chunk)
+    return [p for p in dict.fromkeys(" ".join(x.split()) for x in phrases) if len(p) > 2]
+
+
+def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
+    return bool(re.match(r"(?i)(?:no|not|non|without|denies|negative)\b", chunk))
+
+
+def _vectors(store, texts: list[str]) -> np.ndarray:
+    from medcite.index.embed import get_embedder
+
+    cache: dict[str, np.ndarray] = corpus_cached(store, "indication_vectors", dict)
+    missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if missing:
+        for t, v in zip(missing, get_embedder().embed(missing)):
+            cache[t] = v / (np.linalg.norm(v) or 1.0)
+    return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, 384))
+
+
+def _exclusions(label: LabelText, units: list[IndicationUnit]) -> list[Span]:
+    from medcite.analyze.label_text import BOXED, EXCLUDING
+
+    out = [s for u in units for s in u.limitations if not re.search(r"\bin\s+combination\b|\bconcomitant", s.text, re.I)]
+    for section in label.by_code(BOXED):
+        out += [s for s in sentences_of(section) if EXCLUDING.search(s.text)]
+    return out
+
+
+def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: CaseFacts) -> Fit | None:
+    """Return the verdict from meaning, or None when nothing is close or far enough to decide."""
+    indications = [u for u in units if not u.is_limitation]
+    phrases = case_phrases(facts, label)
+    if not indications or not phrases:
+        return None
+    pairs = [(u, t) for u in indications for t in condition_targets(u)]
+    if not pairs:
+        return None
+    targets = [t for _, t in pairs]
+    excl = _exclusions(label, units)
+    vec = _vectors(store, phrases + targets + [s.text for s in excl])
+    pv, tv, ev = vec[: len(phrases)], vec[len(phrases) : len(phrases) + len(targets)], vec[len(phrases) + len(targets) :]
+    sims = pv @ tv.T
+    i_phrase, i_unit = np.unravel_index(int(np.argmax(sims)), sims.shape)
+    best = float(sims[i_phrase, i_unit])
+    if len(excl):
+        esims = pv @ ev.T
+        j_phrase, j = np.unravel_index(int(np.argmax(esims)), esims.shape)
+        if float(esims[j_phrase, j]) >= ON_LABEL_SIM and float(esims[j_phrase, j]) > best + EXCLUSION_MARGIN:
+            return Fit(IndicationStatus.NOT_INDICATED, excl[j], f"the label excludes {phrases[j_phrase]}", similarity=float(esims[j_phrase, j]))
+    unit = pairs[i_unit][0]
+    if best >= ON_LABEL_SIM:
+        return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
+    named = [c for c in facts.conditions if not c.negated]
+    if best < OFF_LABEL_SIM and named:
+        return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
+    return None
+
+
+def biomarker_conflict(unit: IndicationUnit | None, case_text: str) -> Fit | None:
+    """Return off_label when the indication requires a biomarker the case says is absent."""
+    if unit is None:
+        return None
+    for sent in (sentences_of(unit.section, unit.span.start, unit.span.end) if unit.section else [unit.span]):
+        for m in _POSITIVE.finditer(sent.text):
+            gene = m.group(1)
+            if gene.lower() in ("the", "and", "for", "with"):
+                continue
+            if re.search(_NEGATIVE.format(gene=re.escape(gene)), case_text, re.I):
+                return Fit(IndicationStatus.OFF_LABEL, sent, f"the indication requires {m.group(0)}; the case says {gene} is not", unit)
+    return None
+
+
+_CHILD_EXCLUSION = re.compile(r"\bnot\s+(?:recommended|indicated|approved)\b[^.]{0,60}\b(?:pediatric|children|neonates|infants)\b|"
+                              r"\b(?:pediatric|children)\b[^.]{0,40}\bnot\s+(?:recommended|indicated|approved)\b", re.I)
+ADULT_AGE = 17.0
+
+
+def child_exclusion(label: LabelText, facts: CaseFacts) -> Fit | None:
+    """Return not_indicated when the patient is a child and the label says its drug is not
+    recommended / not indicated in pediatric patients (Indications, boxed warning or Pediatric Use)."""
+    from medcite.analyze.label_text import BOXED, INDICATIONS, SPECIFIC_POPULATIONS
+
+    age = facts.patient.age_years
+    if age is None or age >= ADULT_AGE:
+        return None
+    for section in label.by_code(INDICATIONS, BOXED, SPECIFIC_POPULATIONS, "34081-0"):
+        for sent in sentences_of(section):
+            if _CHILD_EXCLUSION.search(sent.text):
+                return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label does not recommend its use in a {age:g}-year-old")
+    return None
+
+
+_STRONG_EXCLUSION = re.compile(r"\bnot\s+(?:indicated|approved|recommended)\b|\bnot\s+for\s+(?:use|the\s+treatment)|\bcontraindicated\b|\bshould\s+not\s+be\s+used", re.I)
+
+
+def exclusion_part(span: Span) -> Span:
+    """Return the excluding part of a sentence: from a "Limitations of Use" mark or the list item
+    that holds the excluding words ("... indicated for: X Limitations of Use: ... not indicated
+    ..." -> the part after the mark)."""
+    m = _STRONG_EXCLUSION.search(span.text) or re.search(r"\bnot\b", span.text)
+    if m is None:
+        return span
+    marks = [x.start() for x in re.finditer(r"(?i)limitations?\s+of\s+use|•|(?<=:)\s", span.text[: m.start()])]
+    if not marks:
+        return span
+    cut = marks[-1]
+    return Span(span.text[cut:], span.start + cut, span.end, span.passage_ids, span.code)
+
+
+def exclusion_sentences(label: LabelText) -> list[Span]:
+    """Return the label's exclusions: each indication's Limitations of Use (and lists), the
+    Indications & Usage and boxed-warning sentences that say not indicated / not approved /
+    contraindicated — never a co-medication exclusion ("in combination with")."""
+    from medcite.analyze.label_text import BOXED
+
+    out = [x for u in indication_units(label) for x in u.limitations]
+    for u in indication_units(label):
+        if u.section is not None:
+            out += [exclusion_part(x) for x in sentences_of(u.section, u.span.start, u.span.end) if _STRONG_EXCLUSION.search(x.text)]
+    for section in label.by_code(BOXED):
+        out += [exclusion_part(x) for x in sentences_of(section) if _STRONG_EXCLUSION.search(x.text)]
+    return [x for x in out if not re.search(r"\bin\s+combination\b|\bconcomitant", x.text, re.I)]
+
+
+def affirming_text(unit: IndicationUnit) -> str:
+    """Return an indication's text without its exclusions: Limitations of Use, "not approved
+    for: • ..." lists and contraindicating sentences are blanked."""
+    text = unit.span.text
+    cut = [(x.start, x.end) for x in unit.limitations]
+    if unit.section is not None:
+        cut += [(p.start, p.end) for x in sentences_of(unit.section, unit.span.start, unit.span.end)
+                if _STRONG_EXCLUSION.search(x.text) for p in [exclusion_part(x)]]
+    for a, b in sorted(cut, reverse=True):
+        a, b = a - unit.span.start, b - unit.span.start
+        if 0 <= a <= b <= len(text):
+            text = text[:a] + " ; " + text[b:]
+    return text
+
+
+def _affirming_words(unit: IndicationUnit) -> set[str]:
+    from medcite.analyze.label_text import terms
+
+    return set(terms(affirming_text(unit)))
+
+
+_POPULATION = re.compile(r"\b(?:post|pre|peri)menopausal\b|\bpregnan\w*|\bbreast-?feeding\b|\blactating\b|\belderly\b|\bnursing[- ]home\b", re.I)
+
+
+def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: CaseFacts) -> Fit | None:
+    """Return not_indicated when an exclusion sentence of the label (Indications & Usage or boxed
+    warning: "not indicated / not approved / contraindicated ...") names something about the case
+    that no indication of the label does (the case's conditions and population words only): "postmenopausal", "dementia-related psychosis",
+    "pyelonephritis", "leg cramps". Words of the drug's names and generic words do not count."""
+    from medcite.analyze.label_text import terms
+
+    case_words: set[str] = set()
+    for c in facts.conditions:
+        if not c.negated:
+            case_words |= set(terms(c.name))
+    case_words |= set(terms(" ".join(m.group(0) for m in _POPULATION.finditer(facts.text))))
+    if facts.patient.pregnant:
+        case_words |= set(terms("pregnant pregnancy"))
+    if facts.patient.age_years is not None and facts.patient.age_years < ADULT_AGE:
+        case_words |= set(terms("pediatric children"))
+    own = set(terms(" ".join(label.names()))) | set(terms(" ".join(_GENERIC)))
+    indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
+    if any(d.frequency is not None and d.frequency.as_needed for d in facts.proposed()):
+        case_words |= set(terms("as needed prn"))
+    for sent in exclusion_sentences(label):
+        words = set(terms(sent.text)) - own - indication_words
+        hit = sorted(w for w in words & case_words if len(w) >= 3)
+        if hit:
+            return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(hit)})", unit)
+    return None
+
+
+_COMBINATION = re.compile(r"\bin\s+combination\s+with\b|\bconcomitant(?:ly)?\b|\bwith\s+other\b", re.I)
+# INN/USAN stems that say what kind of agent a name is: -mab (monoclonal antibody), -cept (receptor
+# fusion protein) are biologics; a label's "biologic ..." exclusion covers them.
+_BIOLOGIC_STEM = re.compile(r"(?:mab|cept)$", re.I)
+
+
+def combination_exclusion(label: LabelText, facts: CaseFacts, drug: str, classes) -> Fit | None:
+    """Return not_indicated when a Limitation of Use excludes use in combination with a drug the
+    patient takes with this one: named, of a pharmacologic class its own label gives it
+    (`classes(generic)`), or a biologic by its name's stem."""
+    comeds = [d for d in facts.drugs if d.generic != drug and not d.negated
+              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
+    if not comeds:
+        return None
+    sentences = [x for u in indication_units(label) for x in u.limitations if _COMBINATION.search(x.text)]
+    for sent in sentences:
+        low = sent.text.lower()
+        for d in comeds:
+            kinds = [d.generic, d.text, *classes(d.generic)] + (["biologic"] if _BIOLOGIC_STEM.search(d.generic.split()[0]) else [])
+            hit = next((k for k in kinds if k and re.search(r"(?<![\w-])" + re.escape(k.lower()), low)), None)
+            if hit:
+                return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes use with {d.generic} ({hit})")
+    return None

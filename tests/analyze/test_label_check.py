@@ -1,0 +1,127 @@
+"""The label check on the shared benchmark's cases (../shared/benchmarks/label-check/dev.jsonl,
+written from the labels by pharmacists; never copied here): pinned verdicts for every category,
+the unsafe direction, the structured dosing rows and the one category every front end shows."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medcite.analyze.concordance import check_text
+from medcite.analyze.label_dosing import Population, RowKind
+from medcite.analyze.label_model import label_model
+from medcite.api.cds_hooks import summary_for
+from medcite.eval.labelcheck import FIELDS, score_case
+from medcite.records import RegimenStatus, ReviewCategory
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "label-check" / "dev.jsonl"
+
+# Cases whose indication / dose / frequency / route verdicts are pinned, one or more per category.
+PINNED = {
+    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01"],
+    "overdose": ["G0-05", "G0-29", "G3-22"],
+    "underdose": ["G1-27"],
+    "wrong_frequency": ["G2-22"],
+    "renal_or_hepatic": ["G0-15", "G0-43", "G2-31", "G2-49"],
+    "pediatric_or_age": ["G0-47"],
+    "genotype": ["G1-08", "G2-21"],
+    "interaction": ["G0-25", "G3-48"],
+    "pregnancy_or_lactation": ["G0-22"],
+    "limitation_of_use": ["G0-13", "G0-51", "G2-06", "G2-28"],
+    "off_label": ["G0-26", "G0-41", "G0-44", "G1-14"],
+    "no_label": ["G0-53"],
+}
+
+
+def bench_cases() -> dict[str, dict]:
+    if not BENCH.is_file():
+        pytest.fail(f"{BENCH} not found: the label-check benchmark lives in ../shared/benchmarks")
+    return {c["id"]: c for c in map(json.loads, BENCH.read_text(encoding="utf-8").splitlines()) if c}
+
+
+def _result(store, case):
+    checks = [dc.check for dc in check_text(store, case["text"])]
+    return score_case(case, checks, 0.0), checks
+
+
+@pytest.mark.parametrize("case_id", [i for ids in PINNED.values() for i in ids])
+def test_pinned_benchmark_verdicts(corpus_store, case_id):
+    case = bench_cases()[case_id]
+    result, checks = _result(corpus_store, case)
+    wrong = [f for f in result.failures if f in FIELDS]
+    assert not wrong, (case["text"], result.expected, result.got)
+    assert result.label_ok, [c.label for c in checks]
+
+
+@pytest.mark.parametrize("case_id", [i for ids in PINNED.values() for i in ids])
+def test_every_verdict_cites_the_chosen_label(corpus_store, case_id):
+    case = bench_cases()[case_id]
+    checks = check_text(corpus_store, case["text"])
+    for dc in checks:
+        check = dc.check
+        if check.label is None:
+            assert check.indication.citations == []
+            continue
+        for name, verdict in (("indication", check.indication), *check.regimen().items()):
+            spans = dc.spans.get(name, [])
+            for span in spans:
+                assert all(pid.startswith(check.label["doc_id"] + "#") for pid in span.passage_ids), (name, span)
+            if verdict.status in (RegimenStatus.MATCHES, RegimenStatus.MISMATCH) and name != "route":
+                assert verdict.citations and verdict.labeled, (name, verdict)
+
+
+def test_no_pinned_unsafe_verdict(corpus_store):
+    """Expected mismatch / not_indicated / off_label is never answered matches / on_label."""
+    cases = bench_cases()
+    unsafe = []
+    for ids in PINNED.values():
+        for case_id in ids:
+            result, _ = _result(corpus_store, cases[case_id])
+            unsafe += [(case_id, f) for f in result.unsafe]
+    assert unsafe == []
+
+
+def test_pediatric_weight_band_is_not_the_adult_dose(corpus_store):
+    # G0-47: an 8-year-old of 25 kg is dosed from the label's weight-band row, in mg/kg.
+    check = check_text(corpus_store, bench_cases()["G0-47"]["text"])[0].check
+    assert check.dose.status == RegimenStatus.MISMATCH
+    assert "kg" in check.dose.labeled
+    assert check.category() == ReviewCategory.DOSE_MISMATCH
+
+
+def test_titration_ceiling_is_a_maximum_not_a_dose(corpus_store):
+    # G0-05: escitalopram 40 mg; the label's titration sentence gives a maximum of 20 mg.
+    check = check_text(corpus_store, bench_cases()["G0-05"]["text"])[0].check
+    assert check.dose.status == RegimenStatus.MISMATCH
+    assert check.dose.detail == "above the label's maximum"
+    assert "maximum" in check.dose.labeled
+
+
+def test_units_not_comparable_never_says_matches(corpus_store):
+    # The label doses capecitabine in mg/m2; an order in mg cannot be compared without a body surface area.
+    case = "A 60-year-old man with metastatic colorectal cancer. Plan: Xeloda 5000 mg orally twice daily for 14 days of each 21-day cycle."
+    check = check_text(corpus_store, case)[0].check
+    assert check.dose.status == RegimenStatus.NOT_STATED
+    assert check.dose.detail.startswith("units not comparable")
+    assert check.category() == ReviewCategory.UNCLEAR
+    assert "matches" not in summary_for(check)
+    assert any(u.startswith("dose: units not comparable") for u in check.undecided())
+
+
+def test_label_model_rows_carry_their_population(corpus_store):
+    (model,) = label_model(corpus_store, "de55c133-eb08-4a35-91a2-5dc093027397")  # Reglan
+    rows = model.rows
+    table_rows = [r for r in rows if r.table]
+    assert table_rows, "the dosing table is read as rows"
+    hepatic = [r for r in table_rows if Population.HEPATIC in r.populations and "C" in r.child_pugh]
+    assert hepatic and all(r.doses for r in hepatic)
+    renal = [r for r in table_rows if Population.RENAL in r.populations and r.dialysis]
+    assert renal, "the ESRD / dialysis row"
+    maxima = [r for r in table_rows if r.kind == RowKind.MAXIMUM]
+    assert maxima and all(r.daily for r in maxima)
+    for r in rows:
+        assert r.span.passage_ids and all(p.startswith(model.label.doc_id) for p in r.span.passage_ids)
+    data = model.to_dict()
+    assert data["set_id"] == "de55c133-eb08-4a35-91a2-5dc093027397"
+    assert any("gastroparesis" in c for i in data["indications"] for c in i["conditions"])
+    assert any("pediatric" in x["text"] for x in data["exclusions"])
