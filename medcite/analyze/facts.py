@@ -375,6 +375,11 @@ def _is_head(word: str) -> bool:
     return bool(_HEAD_FULL.fullmatch(last)) and last not in _NOT_HEADS
 
 
+def is_condition_word(word: str) -> bool:
+    """Return True when the last word of `word` is a disease word ("hypothyroidism", "... tumor")."""
+    return _is_head(word)
+
+
 def _conditions(
     text: str,
     sentences: list[Span],

@@ -87,6 +87,8 @@ _CUES: list[tuple[Intent, re.Pattern[str], str]] = [
     (I.INDICATION, _rx(r"\bused\s+(?:for|to|in)\b|\buse[sd]?\s+(?:of|for)\b|\bfor\s*\??$|\bgood\s+for\b|\btreat\w*|\bhelp\w*|"
                        r"\bprescribed\b|\bwhy\b|\bindicat\w*|\bcure\w*|\bwork\s+for\b|\bfor\s+what\b|\bpurpose\b|\bapproved\b|\bprevent\w*"), _DRUG),
     (I.MONITORING, _rx(r"\bmonitor\w*|\bfollow[\s-]?up|\bscreening\s+(?:interval|schedule)"), _NO_DRUG),
+    (I.DOSING, _rx(r"\bdos(?:e|es|age|ing)\b|\bhow\s+much\b[^?]*\b(?:take|need|give|use)\b|\bhow\s+many\s+(?:mg|pills|tablets|times)"),
+     _NO_DRUG),
     (I.PROGNOSIS, _rx(r"\bhow\s+long\s+(?:does|do|will|is|are|would|should)\b|\blast\b|\bheal\w*|\bgo\s+away|\bcontagious|"
                       r"\bspread\w*|\bcatch\b|\brecur\w*|\bcome\s+back|\bprognosis|\bsurviv\w*|\blife\s+expectancy|"
                       r"\boutlook|\bcurable|\bserious\b|\bdangerous\b|\bpermanent\w*|\bturn\s+into|\bmore\s+than\s+once|"
@@ -201,9 +203,9 @@ def _class_subjects(text: str, catalog: ClassCatalog, abbreviations: Abbreviatio
 
 
 def find_subjects(facts: CaseFacts, catalog: ClassCatalog | None = None,
-                  abbreviations: AbbreviationTable | None = None) -> list[Subject]:
+                  abbreviations: AbbreviationTable | None = None, glosses: DrugLexicon | None = None) -> list[Subject]:
     """Return what the text of `facts` is about: its drugs (not negated, not imaging agents), drug
-    classes, conditions, tests and procedures, in text order."""
+    classes, conditions (also as everyday words the labels gloss), tests and procedures, in text order."""
     text = facts.text
     taken: list[tuple[int, int]] = []
     # a class name first: "benzodiazepine" is a class of the labels before it is a dictionary synonym
@@ -222,6 +224,11 @@ def find_subjects(facts: CaseFacts, catalog: ClassCatalog | None = None,
         taken.append((c.start, c.end))
         if not c.negated:
             out.append(Subject(SubjectKind.CONDITION, c.name, c.text, c.start, c.end))
+    for m in glosses.find(text) if glosses is not None else []:
+        # an everyday phrase the labels gloss: "low thyroid" -> hypothyroidism
+        if not any(_overlaps((m.start, m.end), t) for t in taken) and all(s.name != m.generic for s in out):
+            out.append(Subject(SubjectKind.CONDITION, m.generic, m.text, m.start, m.end))
+            taken.append((m.start, m.end))
     out += _phrase_subjects(text, SubjectKind.TEST, _TEST, taken)
     out += _phrase_subjects(text, SubjectKind.PROCEDURE, _PROCEDURE, taken)
     out.sort(key=lambda s: s.start)
@@ -247,9 +254,9 @@ def detect_intent(text: str, has_drug: bool, drugs: int = 0) -> tuple[Intent, st
 
 
 def understand(facts: CaseFacts, catalog: ClassCatalog | None = None,
-               abbreviations: AbbreviationTable | None = None) -> Understanding:
+               abbreviations: AbbreviationTable | None = None, glosses: DrugLexicon | None = None) -> Understanding:
     """Return the Understanding of a question or case: intent, cue, subjects, whether to check labels."""
-    subjects = find_subjects(facts, catalog, abbreviations)
+    subjects = find_subjects(facts, catalog, abbreviations, glosses)
     named = [s for s in subjects if s.kind in (SubjectKind.DRUG, SubjectKind.DRUG_CLASS)]
     conditions = [s for s in subjects if s.kind == SubjectKind.CONDITION]
     # a medicine word counts when no condition is named: "a cream for anal fissure" asks how to treat
@@ -262,6 +269,59 @@ def understand(facts: CaseFacts, catalog: ClassCatalog | None = None,
     drug_and_condition = has_drug and any(s.kind == SubjectKind.CONDITION for s in subjects)
     check = regimen or (intent == Intent.INDICATION and drug_and_condition)
     return Understanding(intent, subjects, cue, check)
+
+
+# ---------------------------------------------------------------- everyday words
+
+# Labels (their patient sections above all) gloss medical words in everyday ones:
+# "low thyroid hormone levels (hypothyroidism)", "high blood pressure (hypertension)".
+GLOSS_MIN_DOCS = 2
+GLOSS_COMMON_WORDS = 30_000  # everyday words: the 30k most frequent of the WordPiece vocabulary
+_GLOSS = re.compile(r"(?:^|[•\n(,;])\s*((?:[a-z][a-z\-]+\s+){1,3}[a-z][a-z\-]+)\s+\(([a-z]{5,})\)")
+_GLOSS_LEAD = {"a", "an", "the", "of", "or", "and", "with", "have", "has", "your", "you", "if", "to", "in", "such", "as",
+               "including", "called", "like", "see", "may", "can", "cause", "causes", "signs", "symptoms", "for", "at", "on",
+               "by", "from", "is", "are", "be"}
+
+
+def mine_glosses(store) -> dict[str, str]:
+    """Return {everyday phrase: condition} from the label text: a phrase of everyday words followed by
+    one disease word in brackets ("high blood pressure (hypertension)"), in at least GLOSS_MIN_DOCS
+    labels, sharing no word with it (the condition most labels give, when they differ). A phrase's
+    first two words stand for it too when they end in no function word and stand for no other condition."""
+    from medcite.analyze.drug_lexicon import common_english_words
+    from medcite.analyze.facts import is_condition_word
+
+    everyday = common_english_words(GLOSS_COMMON_WORDS)
+    docs: dict[tuple[str, str], set[str]] = {}
+    for doc_id, text in store.conn.execute("SELECT doc_id, text FROM passages WHERE tier='label'"):
+        for m in _GLOSS.finditer(text.lower()):
+            words = m.group(1).split()
+            while words and words[0] in _GLOSS_LEAD:
+                words.pop(0)
+            term = m.group(2)
+            if (len(words) >= 2 and is_condition_word(term) and not set(words) & set(term.split())
+                    and sum(w not in everyday for w in words) <= 1):
+                docs.setdefault((" ".join(words), term), set()).add(doc_id)
+    best: dict[str, tuple[int, str]] = {}
+    for (lay, term), d in docs.items():
+        if len(d) >= GLOSS_MIN_DOCS and (len(d), term) > best.get(lay, (0, "")):
+            best[lay] = (len(d), term)
+    pairs = {lay: term for lay, (_, term) in best.items()}
+    prefixes: dict[str, set[str]] = {}
+    for lay, term in pairs.items():
+        head = lay.split()[:2]
+        if head[-1] not in _GLOSS_LEAD:
+            prefixes.setdefault(" ".join(head), set()).add(term)
+    for prefix, terms in prefixes.items():
+        if len(terms) == 1 and prefix not in pairs:
+            pairs[prefix] = next(iter(terms))
+    return pairs
+
+
+def gloss_matcher(glosses: dict[str, str]) -> DrugLexicon | None:
+    """Return a matcher of the everyday phrases (the lexicon's Aho-Corasick matcher)."""
+    rows = [(lay, term, "gloss") for lay, term in glosses.items()]
+    return DrugLexicon(rows, stop_words=()) if rows else None
 
 
 # "lanreotide, a long-acting somatostatin analogue": the class a passage gives a drug in apposition

@@ -5,6 +5,7 @@
 - the pharmacologic-class catalog of the held labels (`analyze.question`),
 - the corpus's verbs (`analyze.statements`: which sentences are statements, not fragments),
 - the corpus's boilerplate: sentences written alike in many documents (never quoted as an answer),
+- the everyday phrases the labels gloss ("high blood pressure (hypertension)": `analyze.question`),
 - the dosing rows of every held label (`analyze.label_dosing`: the label model the check reads).
 
 `medcite ingest` builds them after the indexes (`prepare_resources`) and saves them to
@@ -25,11 +26,11 @@ from pathlib import Path
 from medcite.analyze.abbreviations import AbbreviationTable
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.label_dosing import LABEL_MODEL_VERSION
-from medcite.analyze.question import ClassCatalog, build_class_catalog
+from medcite.analyze.question import ClassCatalog, build_class_catalog, gloss_matcher, mine_glosses
 from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
 from medcite.index.store import corpus_cached
 
-RESOURCES_VERSION = 5  # bump when a resource changes shape: the saved file is then rebuilt
+RESOURCES_VERSION = 6  # bump when a resource changes shape: the saved file is then rebuilt
 
 
 @dataclass
@@ -42,6 +43,7 @@ class CaseResources:
     classes: ClassCatalog
     verbs: VerbLexicon
     boilerplate: frozenset[str] = frozenset()  # keys of sentences written alike in many documents
+    glosses: DrugLexicon | None = None  # everyday phrases the labels gloss with a disease word
     label_rows: dict = field(default_factory=dict)  # label doc id -> its dosing rows (`label_dosing`)
     label_model_version: int = 0  # `label_dosing.LABEL_MODEL_VERSION` the rows were read with
     version: int = RESOURCES_VERSION
@@ -62,6 +64,7 @@ def build_resources(store) -> CaseResources:
         classes=build_class_catalog(store),
         verbs=mine_verbs(store),
         boilerplate=mine_boilerplate(store),
+        glosses=gloss_matcher(mine_glosses(store)),
         label_rows=build_label_rows(store),
         label_model_version=LABEL_MODEL_VERSION,
     )

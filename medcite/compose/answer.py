@@ -31,7 +31,7 @@ from medcite.compose.bottom import Pools, abstention, case_bottom, differs_from_
 from medcite.compose.citations import CitationRegistry, renumber
 from medcite.compose.extract import Candidate, candidates, choose
 from medcite.compose.gather import Evidence, gather, support_hits
-from medcite.compose.intents import ADVERSE, label_sections
+from medcite.compose.intents import ADVERSE, MOST_COMMON, label_sections
 from medcite.compose.label_tier import check_sentences, monitoring_sentences
 from medcite.compose.queries import CaseQuery, build_queries
 from medcite.compose.templates import INTENT_WORDS, TIER_WORDS, render
@@ -68,7 +68,6 @@ HEADINGS = {
 }
 MAX_EFFECTS = 6
 LABEL_QUOTES = 4
-_MOST_COMMON = re.compile(r"\bmost\s+common\b", re.IGNORECASE)
 _SECTION_HEAD = re.compile(r"^\d{1,2}\s+(?:[A-Z]{2,}[\s&/,]+)+(?=[A-Z])")
 
 
@@ -216,7 +215,7 @@ def _by_section(cands: list[Candidate], codes: tuple[str, ...]) -> list[Candidat
     for code in codes:
         in_section = [c for c in cands if c.hit.section_code == code]
         # the adverse reactions a label calls most common, with their rates, say most
-        best = next((c for c in in_section if code == ADVERSE and _MOST_COMMON.search(c.text)), None)
+        best = next((c for c in in_section if code == ADVERSE and MOST_COMMON.search(c.text)), None)
         best = best or next(iter(in_section), None)
         if best is not None:
             firsts.append(best)
@@ -330,7 +329,7 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
     case = extract_facts(question, res.lexicon, res.abbreviations)
     if facts is not None:
         case = facts_from_data(facts, question, read=case)
-    u = understand(case, res.classes, res.abbreviations)
+    u = understand(case, res.classes, res.abbreviations, res.glosses)
     registry = CitationRegistry(store)
     checks: list[DrugCheck] = check_case(store, case, registry.cite_read, res.lexicon) if u.check_label else []
     store.ensure_search_ready()

@@ -15,7 +15,6 @@ A sentence answers when it is about a subject and holds an intent or focus word
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from medcite.analyze.concordance import DrugCheck
@@ -25,7 +24,7 @@ from medcite.analyze.regimen import find_frequencies
 from medcite.analyze.statements import VerbLexicon, is_statement
 from medcite.compose.citations import CitationRegistry
 from medcite.compose.extract import Candidate
-from medcite.compose.intents import label_sections
+from medcite.compose.intents import MOST_COMMON, label_sections
 from medcite.compose.label_tier import bottom_line_sentences
 from medcite.compose.queries import CaseQuery
 from medcite.compose.templates import INTENT_WORDS, render
@@ -35,7 +34,6 @@ MAX_QUOTES = 3
 LABEL_ANSWERS = 2  # label sentences in the bottom line of a drug question
 OPENING_WORDS = 4  # a sentence whose first words name the drug is about it
 INTERVAL_TOLERANCE_DAYS = 1.0
-_MOST_COMMON = re.compile(r"\bmost\s+common\b", re.IGNORECASE)
 _DRUG_INTENTS = {Intent.INFORMATION, Intent.MECHANISM, Intent.INDICATION, Intent.DOSING, Intent.ADMINISTRATION,
                  Intent.PRODUCT, Intent.ADVERSE_EFFECTS, Intent.INTERACTIONS, Intent.CONTRAINDICATIONS,
                  Intent.MONITORING, Intent.COMPARISON}
@@ -175,7 +173,7 @@ def _label_answers(p: Pools, used: set[str], limit: int = LABEL_ANSWERS) -> list
     answering = [c for c in p.label if c.text not in used and set(c.words) & (p.cq.intent_words | p.cq.focus)
                  and p.stands_alone(c)]
     if p.u.intent == Intent.ADVERSE_EFFECTS:
-        common = [c for c in answering if _MOST_COMMON.search(c.text)]
+        common = [c for c in answering if MOST_COMMON.search(c.text)]
         answering = common + [c for c in answering if c not in common]
     out: list[Candidate] = []
     for code in label_sections(p.u.intent):

@@ -10,19 +10,32 @@ does not answer the question.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
-from medcite.analyze.label_text import terms
+from medcite.analyze.label_text import (
+    ADVERSE,
+    BOXED,
+    CONTRAINDICATIONS,
+    DOSAGE,
+    INDICATIONS,
+    INTERACTIONS,
+    PRECAUTIONS,
+    PREGNANCY,
+    SPECIFIC_POPULATIONS,
+    WARNINGS,
+    WARNINGS_PRECAUTIONS,
+    terms,
+)
 from medcite.records import Intent
 
-# LOINC section codes
-BOXED, INDICATIONS, DOSAGE, FORMS, CONTRAINDICATIONS = "34066-1", "34067-9", "34068-7", "43678-2", "34070-3"
-WARNINGS_PRECAUTIONS, WARNINGS, PRECAUTIONS, ADVERSE = "43685-7", "34071-1", "42232-9", "34084-4"
-INTERACTIONS, SPECIFIC_POPULATIONS, PREGNANCY, NURSING = "34073-7", "43684-0", "42228-7", "34080-2"
-PEDIATRIC, GERIATRIC, OVERDOSAGE, DESCRIPTION = "34081-0", "34082-8", "34088-5", "34089-3"
+# LOINC section codes (those the label check reads are label_text's)
+FORMS, NURSING, PEDIATRIC, GERIATRIC, OVERDOSAGE, DESCRIPTION = "43678-2", "34080-2", "34081-0", "34082-8", "34088-5", "34089-3"
 CLIN_PHARM, MECHANISM, PHARMACODYNAMICS, PHARMACOKINETICS = "34090-1", "43679-0", "43681-6", "43682-4"
 HOW_SUPPLIED, STORAGE, PATIENT_INFO, LAB_TESTS, MEDGUIDE = "34069-5", "44425-7", "34076-0", "34075-2", "42231-1"
 CLINICAL_STUDIES = "34092-7"
+# "(The) most common adverse reactions (≥ 20%) are ...": what a label says of its side effects first
+MOST_COMMON = re.compile(r"(?:the\s+)?most\s+common\b", re.IGNORECASE)
 
 LABEL_SECTIONS: dict[Intent, tuple[str, ...]] = {
     Intent.INFORMATION: (DESCRIPTION, INDICATIONS, BOXED, ADVERSE, MECHANISM, CLIN_PHARM),

@@ -10,6 +10,7 @@ import re
 
 from medcite.analyze.concordance import DrugCheck
 from medcite.analyze.label_text import ADVERSE, WARNINGS_PRECAUTIONS, full_text_start, quote, sentences_of
+from medcite.compose.intents import MOST_COMMON
 from medcite.compose.templates import ALERT_WORDS, CATEGORY_WORDS, STATUS_WORDS, render
 from medcite.records import AlertKind, IndicationStatus, LabelCheck, RegimenStatus, ReviewCategory, Sentence
 
@@ -66,7 +67,6 @@ def bottom_line_sentences(check: LabelCheck) -> list[Sentence]:
     return out
 
 
-_MOST_COMMON = re.compile(r"(?:the\s+)?most\s+common\b", re.IGNORECASE)
 _MONITOR = re.compile(r"^\s*(?:monitor|obtain|assess|evaluate|perform|measure)\b", re.IGNORECASE)
 
 
@@ -79,8 +79,8 @@ def monitoring_sentences(dc: DrugCheck, cite, limit: int = 3) -> list[Sentence]:
     for sec in dc.label.by_code(ADVERSE):
         sents = sentences_of(sec)
         # "Most common adverse reactions ... are ..." standing as its own sentence reads best
-        hit = next((s for s in sents if _MOST_COMMON.match(quote(s.text)) and len(quote(s.text)) <= 500), None)
-        hit = hit or next((s for s in sents if _MOST_COMMON.search(s.text) and len(quote(s.text)) <= 500), None)
+        hit = next((s for s in sents if MOST_COMMON.match(quote(s.text)) and len(quote(s.text)) <= 500), None)
+        hit = hit or next((s for s in sents if MOST_COMMON.search(s.text) and len(quote(s.text)) <= 500), None)
         if hit is not None:
             text = quote(hit.text)
             if 40 <= len(text) <= 500:

@@ -104,6 +104,9 @@ def _subject_texts(u: Understanding | None, facts: CaseFacts) -> tuple[list[str]
     if u is None:
         drugs = [d.generic for d in facts.drugs if not d.negated and d.role != "diagnostic"]
         return conditions, list(dict.fromkeys(drugs)), []
+    # conditions found as everyday words the labels gloss ("low thyroid" -> hypothyroidism)
+    conditions += [s.name for s in u.of_kind(SubjectKind.CONDITION) if s.name not in conditions and s.start >= 0
+                   and not any(c.start == s.start for c in facts.conditions)]
     drugs = [s.name for s in u.of_kind(SubjectKind.DRUG)]
     others = [s.name for s in u.of_kind(SubjectKind.DRUG_CLASS, SubjectKind.TEST, SubjectKind.PROCEDURE)]
     return conditions, list(dict.fromkeys(drugs)), list(dict.fromkeys(others))

@@ -186,7 +186,7 @@ def evaluate_qa(store, path: Path, settings: Settings, split: str = "all", limit
             if intent_only:
                 res = case_resources(store)
                 facts = extract_facts(it.question, res.lexicon, res.abbreviations)
-                row["intent"] = str(understand(facts, res.classes, res.abbreviations).intent)
+                row["intent"] = str(understand(facts, res.classes, res.abbreviations, res.glosses).intent)
             else:
                 t0 = time.perf_counter()
                 answer = ask(store, it.question, settings=settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medcite.analyze.facts import extract_facts
-from medcite.analyze.question import corpus_aliases, understand
+from medcite.analyze.question import corpus_aliases, mine_glosses, understand
 from medcite.analyze.resources import case_resources
 from medcite.records import Intent, SubjectKind
 
@@ -28,7 +28,7 @@ def kqa_questions(shared_data):
 
 def _read(store, text):
     res = case_resources(store)
-    return understand(extract_facts(text, res.lexicon, res.abbreviations), res.classes, res.abbreviations)
+    return understand(extract_facts(text, res.lexicon, res.abbreviations), res.classes, res.abbreviations, res.glosses)
 
 
 def _subjects(u):
@@ -95,3 +95,12 @@ def test_corpus_aliases_are_appositions(corpus_store):
     (hit,) = corpus_store.search("lanreotide long-acting somatostatin analogue administered every 10 to 14 days", k=1,
                                  tier="guideline")
     assert "somatostatin analogue" in corpus_aliases("lanreotide", [hit.text])
+
+
+def test_everyday_words_the_labels_gloss(corpus_store, kqa_questions):
+    glosses = mine_glosses(corpus_store)
+    assert glosses["high blood pressure"] == "hypertension"  # "high blood pressure (hypertension)" in the labels
+    question = next(q for q in kqa_questions if "since i have high blood pressure" in q)
+    u = _read(corpus_store, question)
+    assert (SubjectKind.CONDITION, "hypertension") in _subjects(u)
+    assert not u.of_kind(SubjectKind.DRUG)  # "other than sudafed": ruled out
