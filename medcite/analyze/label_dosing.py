@@ -518,9 +518,11 @@ def label_rows(label: LabelText) -> list[DosingRow]:
 
 def stored_rows(store, label: LabelText) -> list[DosingRow]:
     """Return the label's dosing rows as extracted at ingest (`analyze.resources`), or read now
-    when the resources do not hold them (a label added since, a store without resources)."""
-    from medcite.analyze.resources import case_resources
+    (and saved when the index folder is writable) for a label added since or a store without them."""
+    from medcite.analyze.resources import load_label_rows, save_label_rows
 
-    res = case_resources(store)
-    rows = res.label_rows.get(label.doc_id) if res.label_model_version == LABEL_MODEL_VERSION else None
-    return rows if rows is not None else label_rows(label)
+    rows = load_label_rows(store, label.doc_id)
+    if rows is None:
+        rows = label_rows(label)
+        save_label_rows(store, label.doc_id, rows)
+    return rows

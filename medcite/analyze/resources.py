@@ -6,7 +6,8 @@
 - the corpus's verbs (`analyze.statements`: which sentences are statements, not fragments),
 - the corpus's boilerplate: sentences written alike in many documents (never quoted as an answer),
 - the everyday phrases the labels gloss ("high blood pressure (hypertension)": `analyze.question`),
-- the dosing rows of every held label (`analyze.label_dosing`: the label model the check reads).
+- the dosing rows of every held label (`analyze.label_dosing`: the label model the check reads),
+  saved one file a label under `<index>.search/label_rows/` and loaded only for the label checked.
 
 `medcite ingest` builds them after the indexes (`prepare_resources`) and saves them to
 `<index>.search/resources/resources.pkl` with the corpus version; `case_resources` loads that file
@@ -17,10 +18,11 @@ The file is a pickle of our own objects, written and read only by medcite in the
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from medcite.analyze.abbreviations import AbbreviationTable
@@ -44,8 +46,6 @@ class CaseResources:
     verbs: VerbLexicon
     boilerplate: frozenset[str] = frozenset()  # keys of sentences written alike in many documents
     glosses: DrugLexicon | None = None  # everyday phrases the labels gloss with a disease word
-    label_rows: dict = field(default_factory=dict)  # label doc id -> its dosing rows (`label_dosing`)
-    label_model_version: int = 0  # `label_dosing.LABEL_MODEL_VERSION` the rows were read with
     version: int = RESOURCES_VERSION
 
 
@@ -65,18 +65,62 @@ def build_resources(store) -> CaseResources:
         verbs=mine_verbs(store),
         boilerplate=mine_boilerplate(store),
         glosses=gloss_matcher(mine_glosses(store)),
-        label_rows=build_label_rows(store),
-        label_model_version=LABEL_MODEL_VERSION,
     )
 
 
-def build_label_rows(store) -> dict:
-    """Return {label doc id: dosing rows} for every held label: the label model the check reads,
-    extracted once at ingest (~40 ms a label) instead of at every question."""
+def label_rows_dir(store) -> Path | None:
+    """Return the folder of the labels' dosing rows, one file a label, for this corpus version and
+    label-model version (None for a store without a file)."""
+    folder = getattr(store, "search_dir", None)
+    if folder is None:
+        return None
+    return Path(folder) / "label_rows" / f"c{store.corpus_version()}-m{LABEL_MODEL_VERSION}"
+
+
+def _row_file(folder: Path, doc_id: str) -> Path:
+    return folder / (hashlib.sha1(doc_id.encode("utf-8")).hexdigest() + ".pkl")
+
+
+def save_label_rows(store, doc_id: str, rows: list) -> None:
+    """Write one label's dosing rows beside the indexes (nothing when the folder is not writable)."""
+    folder = label_rows_dir(store)
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(rows, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, _row_file(folder, doc_id))
+    except OSError:
+        return
+
+
+def load_label_rows(store, doc_id: str) -> list | None:
+    """Return one label's dosing rows as saved at ingest, or None when they are not saved."""
+    folder = label_rows_dir(store)
+    if folder is None:
+        return None
+    try:
+        with _row_file(folder, doc_id).open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def prepare_label_rows(store) -> int:
+    """Extract and save the dosing rows of every held label not saved yet (~40 ms a label); the
+    label model is read once at ingest and loaded per label by the check. Returns how many were built."""
     from medcite.analyze.label_dosing import label_rows
     from medcite.analyze.label_text import load_label
 
-    return {doc_id: label_rows(load_label(store, doc_id)) for doc_id in store.documents_by_kind(tier="label")}
+    built = 0
+    for doc_id in store.documents_by_kind(tier="label"):
+        if load_label_rows(store, doc_id) is None:
+            save_label_rows(store, doc_id, label_rows(load_label(store, doc_id)))
+            built += 1
+    return built
 
 
 def save_resources(store, res: CaseResources) -> bool:
@@ -112,6 +156,7 @@ def load_resources(store) -> CaseResources | None:
 
 def prepare_resources(store) -> str:
     """Bring the saved resources up to the corpus version; return 'fresh' or 'rebuilt'."""
+    prepare_label_rows(store)
     if load_resources(store) is not None:
         return "fresh"
     save_resources(store, build_resources(store))
