@@ -14,11 +14,20 @@ and the alert then names the enzyme.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.label_alert_search import STRONG_WARNING, Context, Hit, RawAlert, Test, indication_text, live
-from medcite.analyze.label_text import EXCLUDING, INTERACTIONS, CypPhrase, LabelText, cyp_phrases, sentence_spans
+from medcite.analyze.label_text import (
+    EXCLUDING,
+    INTERACTIONS,
+    CypPhrase,
+    LabelText,
+    cyp_phrases,
+    sentence_spans,
+)
 from medcite.analyze.patient import days_since
+from medcite.index.store import corpus_cached
 from medcite.records import AlertKind, CaseFacts, DrugMention, Genotype
 
 # ---------------------------------------------------------------- genotypes and ancestry
@@ -158,7 +167,8 @@ _STEM_CLASSES = (("mab", ("biologic", "monoclonal antibody")), ("cept", ("biolog
 _EXAMPLE_INTRO = re.compile(r"\(\s*(?:e\.\s?g\.|such\s+as|including|for\s+example)[,:]?|\bsuch\s+as\b|,\s*(?:e\.\s?g\.|including)[,:]?",
                             re.IGNORECASE)
 _LIST_BETWEEN = re.compile(r"^[\w\s,/'’\-.]*$")  # the examples before the drug: names, commas, "or", "and"
-_PLR_ROW = re.compile(r"((?:[A-Z][\w\-/]*|\([^)]{1,20}\))(?:\s+(?:and|or|of|with|[A-Z][\w\-/]*|\([^)]{1,20}\))){0,7})\s*:?\s+Clinical\s+Impact")
+# A PLR interaction table row: the class name, then "Clinical Impact: ... Intervention: ... Examples: ...".
+_PLR_CLASS = re.compile(r"((?:[A-Z][\w\-/]*|\([^)]{1,20}\))(?:\s+(?:and|or|of|with|[A-Z][\w\-/]*|\([^)]{1,20}\))){0,7})\s*:?\s*$")
 _NOT_CLASS = {"other", "the", "a", "an", "with", "of", "and", "or", "to", "in", "for", "use", "concomitant", "drugs", "drug",
               "medications", "agents", "products", "certain", "all", "any", "some", "known", "including", "e.g.", "as"}
 _WASHOUT = re.compile(r"\bwithin\s+(?P<n>\d+)\s*(?P<u>days?|weeks?)\s+(?:of|after|following)\b|"
@@ -217,14 +227,22 @@ def _nearest_cyp(text: str, start: int, end: int) -> CypPhrase | None:
     an example of, else the nearest class before it ("Strong CYP3A Inducers: ... rifampin") or
     right after it ("itraconazole (strong CYP3A inhibitor)"); "Paroxetine (strong)" lends its
     strength to the class before it."""
-    example = _example_class(text, start)
+    row = next((cls for cls, s, e in _plr_rows(text) if s <= start < e), None)  # "Inhibitors of CYP2D6 ... Examples: ..."
+    example = row or _example_class(text, start)
     phrases = cyp_phrases(example) if example else []
+    role = re.match(r"[^)]*\)\s*(?:or|and)\s+[^()]{0,40}?\b(inhibitors?|inducers?|substrates?)\b", text[end:])
+    if example and not phrases and role:
+        # "Strong CYP2D6 (e.g., quinidine, fluoxetine) or CYP3A4 inhibitors": the role comes after the examples
+        phrases = cyp_phrases(f"{example} {role[1]}")
     if phrases:
         return phrases[-1]
     best: tuple[int, CypPhrase] | None = None
     for p in cyp_phrases(text):
-        gap = start - p.end if p.end <= start else p.start - end
-        if 0 <= gap <= (150 if p.end <= start else 30) and (best is None or gap < best[0]):
+        before = p.end <= start
+        if not before and not re.fullmatch(r"\s*[(,]\s*(?:an?\s+|the\s+)?", text[end : p.start]):
+            continue  # after the drug only as its apposition: "itraconazole (strong CYP3A inhibitor)"
+        gap = start - p.end if before else p.start - end
+        if 0 <= gap <= 150 and (best is None or gap < best[0]):
             best = (gap, p)
     if best is None:
         return None
@@ -232,6 +250,11 @@ def _nearest_cyp(text: str, start: int, end: int) -> CypPhrase | None:
     if own:
         return CypPhrase(best[1].enzymes, best[1].role, frozenset({own[1].lower().replace("potent", "strong")}), best[1].text, 0, 0)
     return best[1]
+
+
+def _class_name(written: str) -> str:
+    """Return a class as the trigger names it: an acronym as written ("MAOIs"), else in lower case."""
+    return written if re.fullmatch(r"[A-Z][A-Z0-9-]{1,7}s?", written) else written.lower()
 
 
 def _cyp_name(p: CypPhrase) -> str:
@@ -247,11 +270,12 @@ class DrugClasses:
         self.cyps: list[CypPhrase] = []
 
     def add(self, name: str) -> None:
-        """Add a class name (a CYP class is kept as such)."""
+        """Add a class name (a CYP class is kept as such; a name with two CYP classes, "Strong CYP3A4
+        Inhibitors and CYP2D6 Inhibitors", does not say which one the drug is in)."""
         phrases = cyp_phrases(name)
-        if phrases:
-            self.cyps += [p for p in phrases if p not in self.cyps]
-        elif name not in self.forms:
+        if len(phrases) == 1 and phrases[0] not in self.cyps:
+            self.cyps.append(phrases[0])
+        elif not phrases and name not in self.forms:
             self.forms.append(name)
 
 
@@ -269,16 +293,86 @@ def drug_classes_in_label(label: LabelText, names: re.Pattern[str]) -> DrugClass
             if cyp is not None and cyp not in found.cyps:
                 found.cyps.append(cyp)
             example = _example_class(sentence, at)
-            if example:
+            if example and _class_like(example):
                 found.add(example)
     for sec in label.by_code(INTERACTIONS):
-        rows = list(_PLR_ROW.finditer(sec.text))
-        for i, row in enumerate(rows):
-            body = sec.text[row.end() : rows[i + 1].start() if i + 1 < len(rows) else len(sec.text)]
-            examples = re.search(r"\bExamples?\b", body)
-            if examples and names.search(body, examples.end()):
-                found.add(row.group(1))
+        for cls, start, end in _plr_rows(sec.text):
+            examples = _EXAMPLES_WORD.search(sec.text, start, end)
+            if examples and names.search(sec.text, examples.end(), end):
+                found.add(cls)
     return found
+
+
+_EXAMPLES_WORD = re.compile(r"\bExamples?\b:?")
+_EXAMPLE_ITEMS = re.compile(r"[^.;:)\]\[(]{3,300}")
+
+
+def _plr_rows(text: str) -> list[tuple[str, int, int]]:
+    """Return the rows of the PLR interaction tables in `text`: (class, start, end of the row's body)."""
+    anchors = [m for m in re.finditer(r"\bClinical\s+Impact\b", text)]
+    rows = []
+    for i, m in enumerate(anchors):
+        head = _PLR_CLASS.search(text, max(0, m.start() - 160), m.start())
+        if head:
+            rows.append((head.group(1), m.end(), anchors[i + 1].start() if i + 1 < len(anchors) else len(text)))
+    return rows
+
+
+def _examples_in(text: str):
+    """Yield (class, [drug names]) for each class a text illustrates with examples ("strong CYP3A
+    inducers (e.g., rifampin, carbamazepine)", a PLR table row's "Examples: phenelzine, ...")."""
+    intros = [(m.end(), _example_class(text, m.end())) for m in _EXAMPLE_INTRO.finditer(text)]
+    for cls, start, end in _plr_rows(text):
+        examples = _EXAMPLES_WORD.search(text, start, end)
+        if examples:
+            intros.append((examples.end(), cls))
+    for at, cls in intros:
+        items = _EXAMPLE_ITEMS.match(text, at)
+        if cls and items and _class_like(cls):
+            names = [" ".join(n.lower().split()) for n in re.split(r",|\bor\b|\band\b|\|", items.group(0))]
+            yield cls, [n for n in names if 4 <= len(n) <= 40 and len(n.split()) <= 3]
+
+
+_VAGUE = {"strong", "moderate", "weak", "potent", "sensitive", "inhibitors", "inducers", "substrates", "drugs", "agents",
+          "medications", "products", "other", "certain", "that", "which", "select", "some", "enzymes", "examples"}
+
+
+def _class_like(name: str) -> bool:
+    """True when a phrase names a class of drugs: its last word a plural noun or an acronym
+    ("macrolide antibiotics", "MAOIs", "strong CYP3A inducers"), not only vague words ("strong
+    inhibitors") or a noun of another kind ("Hemostasis", "QT interval")."""
+    inner = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", name)
+    words = (inner[1] if inner else name).split()
+    last = words[-1] if words else ""
+    plural = last.lower().endswith("s") and not last.lower().endswith(("ss", "sis", "us", "is"))
+    return (plural or bool(re.fullmatch(r"[A-Z]{2,}s?", last))) and any(w.lower() not in _VAGUE for w in words)
+
+
+EXAMPLE_PASSAGES = 100  # label passages read per drug and query to learn the classes labels give it
+
+
+def class_lookup(store) -> Callable[[str], list[str]]:
+    """Return f(generic) -> the classes the index's labels give the drug as an example of
+    (phenelzine -> "Monoamine Oxidase Inhibitors (MAOIs)" from the interaction tables that list it),
+    for a label that names only the class; pass it to `case_alerts(..., examples=)`. The labels'
+    passages that name the drug are found with the lexical index, and each drug is read once per
+    index and corpus version."""
+    known: dict[str, list[str]] = corpus_cached(store, "label_class_examples", dict)
+
+    def lookup(generic: str) -> list[str]:
+        key = generic.lower()
+        if key not in known:
+            name = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
+            classes: dict[str, None] = {}
+            # the passages that name the drug most, and those that name it among examples of a class
+            for query in (generic, f"{generic} {generic} e.g. such as examples inhibitors inducers"):
+                for hit in store.search(query, k=EXAMPLE_PASSAGES, tier="label"):
+                    if name.search(hit.text):
+                        classes.update((cls, None) for cls, names in _examples_in(hit.text) if key in names)
+            known[key] = list(classes)
+        return known[key]
+
+    return lookup
 
 
 def _with_abbreviations(forms: list[str], text: str) -> list[str]:
@@ -362,7 +456,8 @@ def _comed_test(by_name: re.Pattern[str] | None, by_form: re.Pattern[str] | None
             m = pattern.search(text) if pattern else None
             if m and not _not_an_interaction(text, m.start(), m.end(), own, partner):
                 cyp = _nearest_cyp(text, m.start(), m.end()) if score == 3.0 else None
-                return Hit(score, m.start(), m.end(), _cyp_name(cyp) if cyp else "" if score == 3.0 else m.group(0).lower())
+                note = _cyp_name(cyp) if cyp else "" if score == 3.0 else _class_name(m.group(0))
+                return Hit(score, m.start(), m.end(), note)
         for p in cyp_phrases(text) if cyps else []:
             mine = next((c for c in cyps if p.covers(c)), None)
             if mine is not None and not _not_an_interaction(text, p.start, p.end, own, False):
@@ -392,10 +487,11 @@ def co_medications(facts: CaseFacts, drug: DrugMention) -> list[tuple[DrugMentio
     return list(current.values()) + [v for g, v in previous.items() if g not in current]
 
 
-def comedication_alerts(ctx: Context, drug: DrugMention, synonyms, classes=None) -> list[RawAlert]:
+def comedication_alerts(ctx: Context, drug: DrugMention, synonyms, classes=None, examples=None) -> list[RawAlert]:
     """Return the alerts the case's other drugs trigger by being named in the label, by name or by
     class (see the module docstring; `classes(generic)`: the pharmacologic classes of the drug's
-    own held label, diazepam -> benzodiazepine, which matches "benzodiazepines")."""
+    own held label, diazepam -> benzodiazepine, which matches "benzodiazepines"; `examples(generic)`:
+    the classes other labels give it as an example of, see `class_lookup`)."""
     out: list[RawAlert] = []
     own = {n.lower() for n in ctx.label.names()} | {drug.generic.lower()}
     own_classes = [c.lower() for c in ctx.label.meta.get("pharm_classes") or []]
@@ -406,7 +502,8 @@ def comedication_alerts(ctx: Context, drug: DrugMention, synonyms, classes=None)
         by_name = _name_pattern([n for n in [d.generic, d.text, *synonyms(d.generic)] if n.lower() not in own])
         known = drug_classes_in_label(ctx.label, by_name) if by_name else DrugClasses()
         mentions = [m for m in ctx.facts.drugs if m.generic == d.generic]
-        for c in [*(classes(d.generic) if classes else []), *_stem_classes(d.generic), *_case_classes(ctx.facts.text, mentions)]:
+        given = [*(classes(d.generic) if classes else []), *(examples(d.generic) if examples else [])]
+        for c in [*given, *_stem_classes(d.generic), *_case_classes(ctx.facts.text, mentions)]:
             if not any(c.lower() in o for o in own_classes):
                 known.add(c)
         forms = _with_abbreviations(known.forms, full) if known.forms else []

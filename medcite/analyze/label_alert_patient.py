@@ -16,17 +16,16 @@ from dataclasses import dataclass
 
 from medcite.analyze.label_alert_search import (
     ACTION,
-    ADULT_AGES,
     NEEDS_COMED,
     SEVERE,
     Context,
     Hit,
     RawAlert,
     Test,
-    in_parentheses,
+    age_groups,
     live,
 )
-from medcite.analyze.label_text import EXCLUDING, age_ranges
+from medcite.analyze.label_text import EXCLUDING, strip_heading
 from medcite.records import AlertKind, CaseFacts
 
 # ---------------------------------------------------------------- renal and hepatic function
@@ -224,8 +223,9 @@ def age_alerts(ctx: Context) -> list[RawAlert]:
     def test(text: str, kind: AlertKind) -> Hit | None:
         if _LACTATION.search(text) or _PREGNANCY.search(text) or NEEDS_COMED.search(text):
             return None  # "the breastfed child", "the fetus", "elderly patients taking X": not the age alone
-        ranges = [r for r in age_ranges(text) if (r[1] < ADULT_AGES[0] or r[0] >= ADULT_AGES[1]) and not in_parentheses(text, r[2])]
-        hit = next((r for r in ranges if r[0] <= age <= r[1]), None)
+        heading = len(text) - len(strip_heading(text)) if re.match(r"\s*\d+\s?\.\s?\d+\s", text) else 0
+        # the age group of a subsection's heading ("5.12 ... in Elderly, Cachectic, or Debilitated Patients") is its topic
+        hit = next((r for r in age_groups(text) if r[0] <= age <= r[1] and r[2] >= heading), None)
         if hit is None or (kind not in SEVERE and not (ACTION.search(text) or EXCLUDING.search(text) or _RISK.search(text))):
             return None
         # "CLcr less than 30 mL/min ... for pediatric patients": the age group of another fact

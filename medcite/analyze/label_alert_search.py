@@ -86,6 +86,7 @@ REPORTED = re.compile(r"\b(?:was|were|has\s+been|have\s+been)\s+(?:reported|eval
 NEEDS_COMED = re.compile(r"\btaking\b|\bconcomitant|\bconcurrent|\bco-?administ|\bcombined\b|\binhibitors?\b|\binducers?\b",
                          re.IGNORECASE)
 _LIMITATIONS_ON = re.compile(r"\blimitations?\s+of\s+use\b", re.IGNORECASE)
+_POPULATION_WORD = re.compile(r"\b(?:patients|adults|individuals|people|persons|women|men|subjects)\b", re.IGNORECASE)
 ADULT_AGES = (25.0, 50.0)  # an age range inside these bounds holds most adults: a dosing row, not a population
 
 
@@ -177,13 +178,29 @@ def in_parentheses(text: str, pos: int) -> bool:
     return before.count("(") > before.count(")") or before.count("[") > before.count("]")
 
 
-def other_ages(text: str, age: float | None) -> bool:
-    """True when the sentence is about an age group (children, the elderly, "patients over 75")
-    that a patient of `age` is not in."""
-    if age is None:
+def age_groups(text: str) -> list[tuple[float, float, int, int]]:
+    """Return the age groups a sentence names that set most adults apart (children, the elderly,
+    "patients over 75"), outside brackets."""
+    return [r for r in age_ranges(text) if (r[1] < ADULT_AGES[0] or r[0] >= ADULT_AGES[1]) and not in_parentheses(text, r[2])]
+
+
+def other_ages(text: str, hit: Hit, age: float | None) -> bool:
+    """True when the sentence speaks of age groups (children, the elderly, "patients over 75")
+    that a patient of `age` is not in: the whole sentence when it names no other population
+    ("Antidepressants increased the risk ... in children, adolescents, and young adults"), else
+    the listed population that holds the hit ("... POLG mutations and children under two years")."""
+    groups = age_groups(text)
+    if age is None or not groups or any(lo <= age <= hi for lo, hi, _, _ in groups):
         return False
-    ranges = [r for r in age_ranges(text) if (r[1] < ADULT_AGES[0] or r[0] >= ADULT_AGES[1]) and not in_parentheses(text, r[2])]
-    return bool(ranges) and not any(lo <= age <= hi for lo, hi, _, _ in ranges)
+    rest = text
+    for _, _, s, e in groups:  # the age groups and their nouns ("pediatric patients") blanked out
+        tail = re.match(r"[\s,]*(?:patients|subjects|individuals|people|persons)\b", text[e:])
+        e += tail.end() if tail else 0
+        rest = rest[:s] + " " * (e - s) + rest[e:]
+    if not _POPULATION_WORD.search(rest):
+        return True
+    part = part_of(text, hit, _GROUPS)
+    return bool(age_groups(part)) and not any(lo <= age <= hi for lo, hi, _, _ in age_groups(part))
 
 
 @dataclass
@@ -210,7 +227,7 @@ class Context:
             hit = test(text, kind)
             if hit is None or (kind != AlertKind.BOXED_WARNING and described.search(text) and not ACTION.search(text)):
                 return None
-            if NO_ACTION.search(part_of(text, hit, _CLAUSES)) or (ages and other_ages(part_of(text, hit, _GROUPS), age)):
+            if NO_ACTION.search(part_of(text, hit, _CLAUSES)) or (ages and other_ages(text, hit, age)):
                 return None
             part = part_of(text, hit, _ALTERNATIVES)
             if comed and NEEDS_COMED.search(part) and not re.search(r"\bscreen|\btest", part, re.IGNORECASE):

@@ -45,12 +45,14 @@ def _merge(alerts: list[RawAlert]) -> list[RawAlert]:
     return list(out.values())
 
 
-def case_alerts(label: LabelText, facts: CaseFacts, drug: DrugMention, synonyms, classes=None) -> list[RawAlert]:
+def case_alerts(label: LabelText, facts: CaseFacts, drug: DrugMention, synonyms, classes=None, *,
+                examples=None) -> list[RawAlert]:
     """Return every alert the case's facts trigger in `label`, most severe first.
     `synonyms(generic)`: the dictionary names of a drug; `classes(generic)`: the pharmacologic
-    classes its own held label gives it."""
+    classes its own held label gives it; `examples(generic)`: the classes the corpus's labels give
+    it as an example of (`label_alert_drugs.class_lookup(store)`)."""
     ctx = Context(label, facts)
-    alerts = genotype_alerts(ctx) + ancestry_alerts(ctx) + comedication_alerts(ctx, drug, synonyms, classes)
+    alerts = genotype_alerts(ctx) + ancestry_alerts(ctx) + comedication_alerts(ctx, drug, synonyms, classes, examples)
     alerts += organ_alerts(ctx) + age_alerts(ctx) + pregnancy_alerts(ctx) + lactation_alerts(ctx) + lab_alerts(ctx)
     alerts += route_alerts(ctx, drug) + monotherapy_alerts(ctx, drug) + condition_alerts(ctx)
     alerts = _merge(alerts)

@@ -451,7 +451,7 @@ def age_ranges(text: str) -> tuple[tuple[float, float, int, int], ...]:
                 lo, hi = n, (float(m["m"]) + 1) * unit - 1e-6  # "7 to 17 years" includes 17-year-olds
             out.append((lo, hi, m.start(), m.end()))
     # "pediatric patients 1 year or older": the words bound what the numbers leave open
-    bounded = any(hi < 25 for _, hi, _, _ in out) or (out and re.search(r"\badults?\b", text, re.IGNORECASE))
+    bounded = any(hi < 25 or lo >= 50 for lo, hi, _, _ in out) or (out and re.search(r"\badults?\b", text, re.IGNORECASE))
     if _AGE_WORD_HINT.search(text) and not bounded:
         for pattern, lo, hi in _AGE_WORDS:
             out += [(lo, hi, m.start(), m.end()) for m in pattern.finditer(text)]

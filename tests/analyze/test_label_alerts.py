@@ -10,19 +10,20 @@ import re
 import pytest
 
 from medcite.analyze.facts import read_case
+from medcite.analyze.label_alert_drugs import class_lookup
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.label_select import drug_classes, labels_for
 from medcite.analyze.label_text import clean_span, cyp_phrases, load_label
 from medcite.records import AlertKind
 
 
-def alerts(store, text: str, generic: str, title: str | None = None):
+def alerts(store, text: str, generic: str, title: str | None = None, examples=None):
     """Return the alerts of `generic`'s label (the one whose title starts with `title`) for a case."""
     facts, _ = read_case(store, text)
     drug = next(d for d in sorted(facts.drugs, key=lambda d: d.role != "proposed") if d.generic == generic)
     labels = [load_label(store, doc_id) for doc_id in labels_for(store, generic)]
     label = next(lb for lb in labels if title is None or lb.title.startswith(title))
-    found = case_alerts(label, facts, drug, store.synonyms, lambda g: drug_classes(store, g))
+    found = case_alerts(label, facts, drug, store.synonyms, lambda g: drug_classes(store, g), examples=examples)
     for a in found:
         assert_quoted(store, a)
     return found
@@ -107,6 +108,17 @@ def test_a_drug_stopped_within_the_washout(corpus_store):
     assert "within 14 days" in alert.text
     # stopped long before the washout the label names: history, not a trigger
     assert alerts(corpus_store, case.format("3 months ago"), "venlafaxine") == []
+
+
+def test_a_class_other_labels_give_the_drug(corpus_store):
+    """Venlafaxine's label names MAOIs, never phenelzine; the interaction tables of other labels list
+    phenelzine among their "Examples" of Monoamine Oxidase Inhibitors (MAOIs)."""
+    lookup = class_lookup(corpus_store)
+    assert "Monoamine Oxidase Inhibitors (MAOIs)" in lookup("phenelzine")
+    case = "45F with GAD; stopped phenelzine 5 days ago because of side effects. Start venlafaxine XR 75 mg PO daily."
+    alert = one(alerts(corpus_store, case, "venlafaxine", examples=lookup), kind=AlertKind.CONTRAINDICATION)
+    assert alert.trigger == "phenelzine, stopped 5 days ago (MAOI)" and "within 14 days of discontinuing" in alert.text
+    assert alerts(corpus_store, case, "venlafaxine") == []  # without the other labels nothing says what phenelzine is
 
 
 def test_the_dose_a_label_names_for_a_comedication(corpus_store):
