@@ -67,7 +67,10 @@ def _status_pattern(g: Genotype) -> re.Pattern[str] | None:
     if g.status == "deficient":
         return re.compile(_LOW_ACTIVITY, re.IGNORECASE)
     m = _DIPLOTYPE.fullmatch(g.allele or "")
-    zygosity = g.status if g.status in ("homozygous", "heterozygous") else ("homozygous" if m[1] == m[2] else "heterozygous") if m else None
+    if g.status in ("homozygous", "heterozygous"):
+        zygosity: str | None = g.status
+    else:
+        zygosity = ("homozygous" if m[1] == m[2] else "heterozygous") if m else None
     return re.compile(r"\b" + zygosity, re.IGNORECASE) if zygosity else None
 
 
@@ -181,10 +184,6 @@ _PARTNER = re.compile(r"(?:\bcombination\s+with|\bplus|\bwithout\s+(?:an?\s+)?|\
                       r"\bprogress\w*\s+(?:on|after)|\bfailed|\bafter\s+failure\s+of)\b[^.;]{0,60}$", re.IGNORECASE)
 _DOSE_ABOVE = re.compile(r"^[^.;]{0,40}?(?:above|greater\s+than|more\s+than|exceeding|over|>)\s*(\d+(?:\.\d+)?)\s*mg\b", re.IGNORECASE)
 RECENT_DAYS = 90  # a drug stopped longer ago than any washout a label names is history
-
-
-def _plural(name: str) -> str:
-    return name[:-1] + "ies" if name.endswith("y") and not name.endswith(("ay", "ey", "oy")) else name + "s"
 
 
 def _name_pattern(names: list[str]) -> re.Pattern[str] | None:
@@ -523,7 +522,8 @@ _ALONE_CASE = re.compile(r"\bon\s+its\s+own\b|\balone\b|\bas\s+(?:a\s+)?(?:monot
                          re.IGNORECASE)
 _ALONE_LABEL = re.compile(r"\bshould\s+(?:only\s+)?be\s+(?:used|given|administered)\s+(?:only\s+)?in\s+combination\b|"
                           r"\bmust\s+be\s+(?:used|given|administered)\s+(?:in\s+combination\s+)?with\b|"
-                          r"\bnot\s+(?:be\s+)?(?:used|recommended|indicated)\s+(?:for\s+use\s+)?as\s+(?:a\s+)?(?:monotherapy|single\s+agent)|"
+                          r"\bnot\s+(?:be\s+)?(?:used|recommended|indicated)\s+(?:for\s+use\s+)?as\s+(?:a\s+)?"
+                          r"(?:monotherapy|single\s+agent)|"
                           r"\bonly\s+in\s+combination\s+with\b", re.IGNORECASE)
 _WARNINGS = {AlertKind.BOXED_WARNING, AlertKind.CONTRAINDICATION, AlertKind.WARNING}
 

@@ -43,9 +43,11 @@ _BELOW = re.compile(r"(?:<|≤|less\s+than|below|under|lower\s+than|no\s+more\s+
 _ABOVE = re.compile(r"(?:>|≥|greater\s+than|above|over|at\s+least|more\s+than)\s*(?:or\s+equal\s+to\s*)?" + _NUMBER + _ML_MIN,
                     re.IGNORECASE)
 # A table flattened to text states the unit once, in its header: "Creatinine Clearance (mL/min) ... 15–30 ..."
-_BARE_RANGE = re.compile(r"(?<![\d.])" + _NUMBER + r"\s*(?:to|-|–)\s*" + _NUMBER + r"(?![\d.])(?!\s*(?:mg|mcg|g\b|%|days?|hours?|weeks?|years?))")
+_BARE_RANGE = re.compile(r"(?<![\d.])" + _NUMBER + r"\s*(?:to|-|–)\s*" + _NUMBER
+                         + r"(?![\d.])(?!\s*(?:mg|mcg|g\b|%|days?|hours?|weeks?|years?))")
 _BARE_BELOW = re.compile(r"\b(?:below|less\s+than|under|<)\s*" + _NUMBER + r"(?![\d.])(?!\s*(?:mg|mcg|%|years?))", re.IGNORECASE)
-_SEVERITY_OF = r"(?P<s>(?:mild|moderate|severe)(?:(?:\s*,\s*|\s+(?:or|and|to|and/or)\s+|\s*-\s*)(?:mild|moderate|severe|moderately\s+severe))*)"
+_SEVERITY_OF = (r"(?P<s>(?:mild|moderate|severe)"
+                r"(?:(?:\s*,\s*|\s+(?:or|and|to|and/or)\s+|\s*-\s*)(?:mild|moderate|severe|moderately\s+severe))*)")
 _RENAL_SEVERITY = re.compile(_SEVERITY_OF + r"\s+(?:chronic\s+)?(?:renal|kidney)\b", re.IGNORECASE)
 _TYPICAL_CRCL = {"esrd": 10.0, "severe": 22.0, "moderate": 45.0, "mild": 75.0}
 _MINE = {"esrd": {"severe"}, "severe": {"severe"}, "moderate": {"moderate"}, "mild": {"mild"}}
@@ -54,7 +56,8 @@ _HEPATIC_TOPIC = re.compile(r"\b(?:hepatic|liver)\s+(?:impairment|insufficiency|
                             r"\bcirrho", re.IGNORECASE)
 _CP_CLASSES = re.compile(r"Child[\s-]*Pugh[\s-]*(?:class(?:es)?|score|grade|category|[\s-])*(?P<l>[ABC](?:\s*(?:,|or|and|to|-|/)\s*"
                          r"(?:class\s+)?[ABC])*)\b", re.IGNORECASE)
-_CP_SCORE = re.compile(r"Child[\s-]*Pugh[\s-]*(?:score|points?)?\s*(?:of\s*)?(?P<a>\d{1,2})\s*(?:to|-|–)\s*(?P<b>\d{1,2})", re.IGNORECASE)
+_CP_SCORE = re.compile(r"Child[\s-]*Pugh[\s-]*(?:score|points?)?\s*(?:of\s*)?(?P<a>\d{1,2})\s*(?:to|-|–)\s*(?P<b>\d{1,2})",
+                       re.IGNORECASE)
 _HEPATIC_SEVERITY = re.compile(_SEVERITY_OF + r"\s+(?:hepatic|liver)\b", re.IGNORECASE)
 _CP_SEVERITY = {"A": "mild", "B": "moderate", "C": "severe"}
 _CP_SCORES = {"A": 5.5, "B": 8.0, "C": 12.0}

@@ -53,7 +53,8 @@ _LACTATION = re.compile(
 _WEIGHT = re.compile(rf"(?<![/\w.])(?P<v>{_NUM})\s*(?P<u>kg|kilograms?|lbs?|pounds)\b(?!\s*/)", re.IGNORECASE)
 _M2 = r"m\s?(?:2|²)"
 _CRCL = re.compile(
-    rf"\b(?:e?CrCl|e?CLcr|CrCL|(?:estimated\s+)?creatinine\s+clearance)\b(?:\s*\([^)]*\))?[^0-9;.]{{0,25}}?(?<![\w.])(?P<v>{_NUM})(?![\dA-Z])"
+    rf"\b(?:e?CrCl|e?CLcr|CrCL|(?:estimated\s+)?creatinine\s+clearance)\b(?:\s*\([^)]*\))?[^0-9;.]{{0,25}}?"
+    rf"(?<![\w.])(?P<v>{_NUM})(?![\dA-Z])"
     rf"(?:\s*(?P<u>mL/min(?:/1\.73\s*{_M2})?|ml/min))?",
     re.IGNORECASE,
 )
@@ -71,7 +72,8 @@ _CHILD_PUGH = re.compile(
 _HEPATIC = re.compile(r"\b(?P<s>mild|moderate|severe)\s+(?:hepatic|liver)\s+(?:impairment|insufficiency|dysfunction)\b", re.IGNORECASE)
 _RENAL_WORDS = re.compile(r"\b(?P<s>mild|moderate|severe)\s+(?:renal|kidney)\s+(?:impairment|dysfunction)\b", re.IGNORECASE)
 _QTC = re.compile(r"\bQTc[FB]?\b(?:\s+interval)?\s*(?:of|is|was|=|:)?\s*(?P<v>\d{3})(?:\s*(?:ms|msec|milliseconds)\b)?")
-_POTASSIUM = re.compile(r"(?:\bpotassium|(?<![\w/])K\+?)\s*(?:of|is|was|=|:)?\s*(?P<v>\d(?:\.\d{1,2})?)(?![\d.])(?:\s*(?:mmol/L|mEq/L))?", re.IGNORECASE)
+_POTASSIUM = re.compile(r"(?:\bpotassium|(?<![\w/])K\+?)\s*(?:of|is|was|=|:)?\s*(?P<v>\d(?:\.\d{1,2})?)(?![\d.])"
+                        r"(?:\s*(?:mmol/L|mEq/L))?", re.IGNORECASE)
 # Ancestry: the words a label uses for at-risk populations ("Asian ancestry", "East-/Southeast-Asian
 # ancestry") and the demonyms a case writes for them, by geographic region.
 _REGIONS = {
@@ -132,7 +134,8 @@ def _status(text: str, start: int, end: int) -> tuple[str | None, int, int]:
     if m:
         off = end + (len(after) - len(after.lstrip(" -:(,")))
         return _status_value(m), start, off + m.end()
-    m2 = re.search(r"\b(?:is|was|tested|test(?:ed)?\s+was|(?:genotype\s+)?(?:is|shows?|showed|reveals?|revealed|indicates?))\s+(.{0,30})", after)
+    m2 = re.search(r"\b(?:is|was|tested|test(?:ed)?\s+was|(?:genotype\s+)?(?:is|shows?|showed|reveals?|revealed|indicates?))"
+                   r"\s+(.{0,30})", after)
     if m2:
         m3 = _STATUS.search(m2.group(1))
         if m3:
