@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
 from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, combination_exclusion, excluded_by_words, fit_by_meaning
+from medcite.analyze.label_alert_drugs import class_lookup
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
@@ -124,7 +125,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
 
     alerts = []
     synonyms = getattr(store, "synonyms", lambda g: [])
-    for raw in case_alerts(label, facts, mention, synonyms, lambda g: drug_classes(store, g)):
+    for raw in case_alerts(label, facts, mention, synonyms, lambda g: drug_classes(store, g), examples=class_lookup(store)):
         alerts.append(Alert(raw.kind, raw.text, raw.trigger, cite(_pids(raw.spans))))
     check = LabelCheck(
         drug=mention.generic, label=label_info, indication=indication,
