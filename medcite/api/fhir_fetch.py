@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -145,13 +146,18 @@ def decode_json(raw: bytes, encoding: str, cap: int, max_depth: int) -> Any:
             if total[0] > cap:
                 raise FetchFailed(f"response inflates past {format_number(cap)} bytes")
 
-        raw = b"".join(inflate_pieces([raw], 32 + 15, count, lambda: FetchFailed("compressed response cut short")))
+        try:
+            raw = b"".join(inflate_pieces([raw], 32 + 15, count, lambda: FetchFailed("compressed response cut short")))
+        except zlib.error as exc:
+            raise FetchFailed(f"compressed response unreadable ({exc})") from None
     elif encoding not in ("", "identity"):
         raise FetchFailed(f"content-encoding {encoding} not accepted")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise FetchFailed(f"not JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise FetchFailed("not a FHIR resource (a JSON object)")
     if json_depth(data, max_depth) > max_depth:
         raise FetchFailed(f"JSON nested deeper than {max_depth} levels")
     return data

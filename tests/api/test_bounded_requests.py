@@ -45,6 +45,19 @@ def label_openings(shared_data) -> list[str]:
     return out
 
 
+def openings_naming_drugs(openings: list[str], lexicon, abbreviations, drugs: int) -> tuple[str, str, int]:
+    """Return the longest run of the first openings that names at most `drugs` drugs to check, the
+    run of one more opening, and how many drugs that one names."""
+    within, checked = "", 0
+    for opening in openings:
+        beyond = f"{within} {opening}".strip()
+        checked = len(drugs_to_check(extract_facts(beyond, lexicon, abbreviations)))
+        if checked > drugs:
+            return within, beyond, checked
+        within = beyond
+    raise AssertionError(f"the openings never name more than {drugs} drugs")
+
+
 def assert_error(response, status: int) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
@@ -62,13 +75,7 @@ def test_question_longer_than_the_limit_is_413(client, question, api_settings):
 
 def test_too_many_drugs_in_the_text_is_422(client, label_openings, corpus_store, api_settings):
     # the openings of real labels one after another, until the case names more drugs than allowed
-    lexicon, abbreviations = case_resources(corpus_store)
-    text, checked = "", 0
-    for sentence in label_openings:
-        text = f"{text} {sentence}".strip()
-        checked = len(drugs_to_check(extract_facts(text, lexicon, abbreviations)))
-        if checked > api_settings.max_drugs_per_case:
-            break
+    _, text, checked = openings_naming_drugs(label_openings, *case_resources(corpus_store), api_settings.max_drugs_per_case)
     body = assert_error(client.post("/api/v1/ask", json={"question": text}), 422)
     assert body["error"] == (f"the number of drugs to check against their labels is {checked}; the limit is "
                              f"{api_settings.max_drugs_per_case} (MEDCITE_MAX_DRUGS_PER_CASE)")
@@ -223,15 +230,11 @@ def test_hostile_questions_are_stopped_at_the_time_limit_while_healthz_answers(a
     is stopped at the time limit: its worker is free again, /healthz answers in < 1 s throughout,
     and an ordinary question is then served."""
     # the openings of real labels, as many as the limits on drugs let through
-    hostile, rounds = "", {"hostile": 0}
+    rounds = {"hostile": 0}
     store = open_store(api_settings.index_path, readonly=True)
     lexicon, abbreviations = case_resources(store)
     store.close()
-    for opening in label_openings:
-        longer = f"{hostile} {opening}".strip()
-        if len(drugs_to_check(extract_facts(longer, lexicon, abbreviations))) > api_settings.max_drugs_per_case:
-            break
-        hostile = longer
+    hostile, _, _ = openings_naming_drugs(label_openings, lexicon, abbreviations, api_settings.max_drugs_per_case)
 
     def endless_ask(store, text, settings=None, facts=None):
         if text != hostile:

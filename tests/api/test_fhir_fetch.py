@@ -216,3 +216,12 @@ def test_fhir_json_is_parsed_off_the_event_loop(api_settings, regimen, monkeypat
 @pytest.mark.parametrize("server", ["ftp://127.0.0.1/r4", "http://127.0.0.1:99999/r4", "http://127.0.0.1/r4/../x", "http://127.0.0.1/r4?x=1"])
 def test_urls_that_are_no_plain_base_are_never_listed(api_settings, server):
     assert listed_base(server, api_settings.with_overrides(fhir_servers="http://127.0.0.1/r4")) is None
+
+
+def test_unreadable_or_non_resource_responses_are_fetch_failures(api_settings):
+    patient = json.dumps({"resourceType": "Patient", "id": "p-1"}).encode()
+    for raw, encoding in ((gzip.compress(patient)[:-20], "gzip"), (b"\x1f\x8b not gzip", "gzip"), (b"[1, 2]", "identity"),
+                          (patient, "br")):
+        with pytest.raises(fhir_fetch.FetchFailed):
+            fhir_fetch.decode_json(raw, encoding, 1000, api_settings.max_json_depth)
+    assert fhir_fetch.decode_json(gzip.compress(patient), "gzip", 1000, 64) == {"resourceType": "Patient", "id": "p-1"}
