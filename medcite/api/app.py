@@ -164,6 +164,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await asyncio.to_thread(warm_up, settings.index_path)
         yield
         pool.close()
         health.close()
@@ -298,6 +299,26 @@ def create_app(
     app.add_middleware(BodyLimit, settings=settings)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+def warm_up(index_path: str) -> None:
+    """Load (or build, for an index ingested by an older version) what answering needs from the
+    whole corpus, before the first query and outside its time limit: a query that had to build it
+    would be stopped at the limit every time, and the server would never answer."""
+    if not Path(index_path).exists():
+        return  # every query says so (503); nothing to load
+    try:
+        from medcite.analyze.resources import case_resources
+    except ModuleNotFoundError:
+        return
+    try:
+        store = open_store(index_path, readonly=True, create=False)
+        try:
+            case_resources(store)
+        finally:
+            store.close()
+    except Exception as exc:  # the queries will meet the same problem and say it in the error shape
+        log.warning("could not load the answer resources of %s: %s", Path(index_path).name, type(exc).__name__)
 
 
 class HealthProbe:
