@@ -263,7 +263,7 @@ def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], 
     inhibitors (e.g., itraconazole, ...)" puts itraconazole among strong CYP3A inhibitors. The
     class words are lower case, without the plural ("strong cyp3a inhibitor")."""
     out: dict[str, list[str]] = {}
-    for d in comeds:
+    for d in {m.generic: m for m in comeds}.values():  # one reading per drug, however often it is named
         names = {n.lower() for n in [d.generic, d.text, *synonyms(d.generic)] if n and len(n) >= 4}
         classes: list[str] = []
         for sent in label_sentences:
