@@ -15,11 +15,11 @@ Verdict:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from medcite.analyze.label_text import (
     BOXED,
+    COMBINATION_USE,
     EXCLUDING,
     IndicationUnit,
     LabelText,
@@ -137,7 +137,7 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
     indications = [u for u in units if not u.is_limitation]
     # "not recommended in combination with other JAK inhibitors": about co-medication, not the condition
     exclusions: list[tuple[Span, str]] = [(s, "limitation") for u in units for s in u.limitations
-                                          if not re.search(r"\bin\s+combination\b|\bconcomitant", s.text, re.I)]
+                                          if not COMBINATION_USE.search(s.text)]
     exclusions += [(s, "boxed_warning") for s in _boxed_exclusions(label)]
     words_of_units = [(u, unit_words(u)) for u in indications]
     excl_words = [(s, kind, set(terms(s.text, drop_other_than=True))) for s, kind in exclusions]

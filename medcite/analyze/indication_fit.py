@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
-from medcite.analyze.label_text import IndicationUnit, LabelText, Span, indication_units, sentences_of
+from medcite.analyze.dose_check import ADULT_AGE
+from medcite.analyze.label_text import COMBINATION_USE, SEE_REF, IndicationUnit, LabelText, Span, indication_units, sentences_of
 from medcite.index.store import corpus_cached
 from medcite.records import CaseFacts, IndicationStatus
 
@@ -46,7 +47,6 @@ class Fit:
     similarity: float = 0.0
 
 
-_REF = re.compile(r"\[\s*s\s?ee[^\]]*\]|\(\s*\d+(?:\.\s?\d+)?(?:\s*,\s*\d+(?:\.\s?\d+)?)*\s*\)", re.I)
 _EXCLUDING_WORDS = re.compile(r"\bnot\s+(?:recommended|indicated|approved|for)\b|\blimitations?\s+of\s+use\b", re.I)
 _FINITE = re.compile(r"\b(?:is|are|was|were|should|may|can|must|will|has|have|had|reduces?|been)\b", re.I)
 _PIECES = re.compile(r"\s*(?:•|;|\n|(?<=[.:])\s+(?=[A-Z])|\s-\s)\s*")
@@ -73,7 +73,7 @@ def condition_targets(unit: IndicationUnit) -> list[str]:
     for ..." clause or list item cut to its condition ("acute and recurrent diabetic
     gastroparesis"); cross-references separate items."""
     out = [unit.heading] if unit.heading else []
-    text = _REF.sub(" ; ", affirming_text(unit))
+    text = SEE_REF.sub(" ; ", affirming_text(unit))
     for piece in _PIECES.split(text):
         if _EXCLUDING_WORDS.search(piece) or (not _INDICATED.search(piece) and _FINITE.search(piece)):
             continue  # an exclusion, or a sentence about something else ("Urine specimens ... should be obtained")
@@ -135,7 +135,7 @@ def _vectors(store, texts: list[str]) -> np.ndarray:
 def _exclusions(label: LabelText, units: list[IndicationUnit]) -> list[Span]:
     from medcite.analyze.label_text import BOXED, EXCLUDING
 
-    out = [s for u in units for s in u.limitations if not re.search(r"\bin\s+combination\b|\bconcomitant", s.text, re.I)]
+    out = [s for u in units for s in u.limitations if not COMBINATION_USE.search(s.text)]
     for section in label.by_code(BOXED):
         out += [s for s in sentences_of(section) if EXCLUDING.search(s.text)]
     return out
@@ -187,7 +187,6 @@ def biomarker_conflict(unit: IndicationUnit | None, case_text: str) -> Fit | Non
 
 _CHILD_EXCLUSION = re.compile(r"\bnot\s+(?:recommended|indicated|approved)\b[^.]{0,60}\b(?:pediatric|children|neonates|infants)\b|"
                               r"\b(?:pediatric|children)\b[^.]{0,40}\bnot\s+(?:recommended|indicated|approved)\b", re.I)
-ADULT_AGE = 17.0
 
 
 def child_exclusion(label: LabelText, facts: CaseFacts) -> Fit | None:
@@ -234,7 +233,7 @@ def exclusion_sentences(label: LabelText) -> list[Span]:
             out += [exclusion_part(x) for x in sentences_of(u.section, u.span.start, u.span.end) if _STRONG_EXCLUSION.search(x.text)]
     for section in label.by_code(BOXED):
         out += [exclusion_part(x) for x in sentences_of(section) if _STRONG_EXCLUSION.search(x.text)]
-    return [x for x in out if not re.search(r"\bin\s+combination\b|\bconcomitant", x.text, re.I)]
+    return [x for x in out if not COMBINATION_USE.search(x.text)]
 
 
 def affirming_text(unit: IndicationUnit) -> str:

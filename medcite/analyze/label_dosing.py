@@ -29,6 +29,7 @@ from enum import StrEnum
 
 from medcite.analyze.label_text import (
     DOSAGE,
+    SEE_REF,
     LabelText,
     SectionText,
     Span,
@@ -323,7 +324,7 @@ def _kind(text: str, column_max: bool) -> RowKind:
         return RowKind.MAXIMUM
     if _AVOID.search(text) and not re.search(r"\bto\s+avoid\b", text, re.I):
         return RowKind.AVOID  # with doses: those doses are to be avoided; without: the drug is
-    if _REDUCTION_FOR_TOXICITY(text):
+    if _for_toxicity(text):
         return RowKind.REDUCTION  # a modification for adverse reactions, not a population's dose
     if _MAXIMUM.search(text) and not _STEP.search(text):
         return RowKind.MAXIMUM
@@ -332,7 +333,7 @@ def _kind(text: str, column_max: bool) -> RowKind:
     return RowKind.RECOMMENDED
 
 
-def _REDUCTION_FOR_TOXICITY(text: str) -> bool:  # noqa: N802 - reads as the rule it is
+def _for_toxicity(text: str) -> bool:
     return bool(re.search(r"\badverse\s+reactions?\b|\btoxicit|\bgrade\s+[2-4]\b|\bintolera|\bdose\s+level", text, re.I))
 
 
@@ -429,7 +430,6 @@ def _reduction_step(row: DosingRow, text: str) -> None:
 
 
 _TITLE_WORD = re.compile(r"(?<=[a-z0-9)] )[A-Z][a-z]{2,}\b")
-_SEE = re.compile(r"\[\s*s\s?ee[^\]]*\]", re.I)
 
 
 def flattened_table(text: str) -> bool:
@@ -437,7 +437,7 @@ def flattened_table(text: str) -> bool:
     table's cells as words): several doses and many capitalised cell words mid-sentence
     ("Moderate Weak Continue ... 84 mg twice daily CYP3A Inhibitor Strong Reduce ...")."""
     doses = len(find_doses(text))
-    titles = len(_TITLE_WORD.findall(_SEE.sub(" ", text)))
+    titles = len(_TITLE_WORD.findall(SEE_REF.sub(" ", text)))
     return doses >= 3 and titles >= 6 and bool(re.search(r"\b(?:twice|once)\b.*\b(?:twice|once)\b", text))
 
 
@@ -470,7 +470,7 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
         col = header[i] if i < len(header) else ""
         column_max = bool(re.search(r"\bmaxim", col, re.I))
         kind = _kind(f"{col} {cell}", column_max)
-        if kind == RowKind.REDUCTION and not _REDUCTION_FOR_TOXICITY(f"{heading} {lead} {col} {first}"):
+        if kind == RowKind.REDUCTION and not _for_toxicity(f"{heading} {lead} {col} {first}"):
             kind = RowKind.RECOMMENDED
         row = DosingRow(sent, number, heading, row_doses(cell), find_frequencies(cell), [r.name for r in find_routes(cell)],
                         kind, daily=bool(_DAILY.search(f"{col} {cell}")), table=True, source=cell)
@@ -496,7 +496,7 @@ def adjustment_rows(label: LabelText) -> list[DosingRow]:
     for section in label.by_code(INTERACTIONS, SPECIFIC_POPULATIONS, PRECAUTIONS):
         for sent in sentences_of(section, full_text_start(section)):
             text = sent.text
-            if not _ADJUSTING.search(text) or _STUDY.search(text) or _REDUCTION_FOR_TOXICITY(text) or flattened_table(text):
+            if not _ADJUSTING.search(text) or _STUDY.search(text) or _for_toxicity(text) or flattened_table(text):
                 continue
             doses = row_doses(text)
             if not doses and not _UNSTATED_REDUCTION.search(text):

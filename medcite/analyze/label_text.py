@@ -46,6 +46,8 @@ EXCLUDING = re.compile(
     r"\bhave\s+not\s+been\s+(?:established|evaluated|studied)|\b(?:use|used)\b[^.]{0,40}\bis\s+not\s+recommended",
     re.IGNORECASE,
 )
+# A sentence about use with other drugs ("not recommended in combination with ..."), not about a condition.
+COMBINATION_USE = re.compile(r"\bin\s+combination\b|\bconcomitant", re.IGNORECASE)
 _LIMITATION_MARK = re.compile(r"\blimitations?\s+of\s+use\b", re.IGNORECASE)
 # "other than kidney and liver", "except ...": the words named there are excluded from the
 # sentence's scope, so they must not count as a match for the case.
@@ -56,7 +58,8 @@ _BRITISH = [(re.compile(p, re.IGNORECASE), r) for p, r in (
     (r"\boestr", "estr"), (r"\bpaediatr", "pediatr"), (r"\bleukaem", "leukem"), (r"\bfoetal", "fetal"),
 )]
 _NON = re.compile(r"\bnon[-\s]+(?=[a-z])", re.IGNORECASE)
-_SEE_REF = re.compile(r"\[\s*s\s?ee[^\]]*\]|\(\s*\d+(?:\.\s?\d+)?(?:\s*,\s*\d+(?:\.\s?\d+)?)*\s*\)", re.IGNORECASE)
+# Cross-references a quote drops: "[see ... (5.1)]", "( 1.2 )".
+SEE_REF = re.compile(r"\[\s*s\s?ee[^\]]*\]|\(\s*\d+(?:\.\s?\d+)?(?:\s*,\s*\d+(?:\.\s?\d+)?)*\s*\)", re.IGNORECASE)
 
 
 @dataclass
@@ -180,7 +183,7 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
 def clean_span(text: str) -> str:
     """Return a label sentence on one line with cross-references ("[see ... (5.1)]", "( 1.2 )")
     removed: the sentence as a reader quotes it."""
-    out = _SEE_REF.sub("", text)
+    out = SEE_REF.sub("", text)
     out = re.sub(r"^\s*\d+\s?\.\s?\d+\s+", "", out)  # a leading subsection number
     out = re.sub(r"\s+([.,;:])", r"\1", out)
     return " ".join(out.split())
