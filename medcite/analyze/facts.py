@@ -294,7 +294,7 @@ def _formulation_route(text: str, drug: DrugMention, kind: str) -> bool:
 
 _HEAD_WORDS = (
     r"tumou?rs?|cancers?|neoplasms?|malignanc(?:y|ies)|diseases?|disorders?|syndromes?|infections?|fibrillation|flutter|pain|"
-    r"failure|hypertension|hypotension|diabetes(?:\s+mellitus)?|epilepsy|seizures?|asthma|stroke|embolism|"
+    r"failure|infarctions?|hypertension|hypotension|diabetes(?:\s+mellitus)?|epilepsy|seizures?|asthma|stroke|embolism|"
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
     r"dementia|psychos[ie]s|cramps?|malaria|eczema|[a-z]{3,}paresis|dyskinesias?|chorea|migraines?|headaches?|reflux|"
     r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
@@ -413,7 +413,8 @@ def _conditions(
             longs = [local[short[:-1]][0]]
         if not longs and table is not None:
             longs = table.expand(short)
-        long = next((lf for lf in longs if _is_head(lf)), None)
+        # "heart failure with reduced ejection fraction": the head is the noun before "with"
+        long = next((lf for lf in longs if _is_head(lf) or _is_head(lf.split(" with ")[0])), None)
         if long is None:
             continue
         if not short.endswith("s"):

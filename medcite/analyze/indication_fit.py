@@ -90,14 +90,19 @@ def condition_targets(unit: IndicationUnit) -> list[str]:
 
 _SPLIT_CASE = re.compile(r"\s*(?:,|;|:|\.\s|\(|\)|\bwith\b|\band\b|\bon\b|\bdespite\b|\bafter\b|\bfor\b|\bwho\b|\bbut\b|\bnow\b|\bplus\b|"
                          r"\bdue\s+to\b|\bthat\b|\bwhich\b|\bthrough\b|\bsince\b|\bfrom\b|\bin\b|\bat\b|\bto\b)\s*", re.I)
+_ABBREV = re.compile(r"(?<![\w-])[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![\w-])")  # "OAB", "HFrEF", "NSTEMI"
+_MEASURED = re.compile(r"\s*(?:of|was|is|:|=)?\s*[<>≤≥~]?\s*\d")  # "BP 110/70", "EF of 30%"
 _PERSON = re.compile(r"^\d+[- ]?(?:year|yr|month|week)s?[- ]old\b.*|^\d+\s?[MF]\b|^(?:a|an|the|his|her|newly|new|known|history|of)$", re.I)
 
 
-def case_phrases(facts: CaseFacts, label: LabelText) -> list[str]:
+def case_phrases(facts: CaseFacts, label: LabelText, table=None) -> list[str]:
     """Return the phrases of the case that may name its condition: its recognised conditions,
-    the label's own abbreviations the case uses (expanded), and the short noun phrases of the
-    sentences that do not give the order."""
+    the label's own abbreviations the case uses (expanded), the corpus's most frequent long form
+    of its other abbreviations ("OAB"), and the short noun phrases of the sentences that do not
+    give the order."""
     phrases = [c.name for c in facts.conditions if not c.negated]
+    if table is not None:
+        phrases += _expanded_abbreviations(facts, table)
     label_text = " ".join(s.text for s in label.sections if s.code in ("34067-9", "34066-1"))
     negated = {c.abbreviation for c in facts.conditions if c.negated and c.abbreviation}
     for p in find_pairs(label_text):
@@ -115,6 +120,20 @@ def case_phrases(facts: CaseFacts, label: LabelText) -> list[str]:
         if 1 <= len(words) <= 6 and _meaningful(chunk) and not _negated_chunk(chunk, facts):
             phrases.append(chunk)
     return [p for p in dict.fromkeys(" ".join(x.split()) for x in phrases) if len(p) > 2]
+
+
+def _expanded_abbreviations(facts: CaseFacts, table) -> list[str]:
+    """Return the corpus's most frequent long form of each abbreviation the case writes outside
+    its orders ("BID", "PO") and measurements ("BP 110/70", "EF 30%")."""
+    negated = {c.abbreviation for c in facts.conditions if c.negated}
+    orders = [(d.start, max([d.end] + [p.end for p in (d.dose, d.frequency, d.route, d.duration) if p is not None]))
+              for d in facts.drugs]
+    out = []
+    for m in _ABBREV.finditer(facts.text):
+        if m.group(0) in negated or _MEASURED.match(facts.text, m.end()) or any(a <= m.start() < b for a, b in orders):
+            continue
+        out += table.expand(m.group(0))[:1]
+    return out
 
 
 def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
@@ -144,7 +163,9 @@ def _exclusions(label: LabelText, units: list[IndicationUnit]) -> list[Span]:
 def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: CaseFacts) -> Fit | None:
     """Return the verdict from meaning, or None when nothing is close or far enough to decide."""
     indications = [u for u in units if not u.is_limitation]
-    phrases = case_phrases(facts, label)
+    from medcite.analyze.facts import case_resources
+
+    phrases = case_phrases(facts, label, case_resources(store)[1])
     if not indications or not phrases:
         return None
     pairs = [(u, t) for u in indications for t in condition_targets(u)]
