@@ -111,7 +111,8 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
     region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
-    verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon)
+    one_indication = len([u for u in match.units if not u.is_limitation]) <= 1
+    verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon, one_indication)
     if match.status in (IndicationStatus.OFF_LABEL, IndicationStatus.NOT_INDICATED):
         # the label gives no dose for a use it does not list: nothing to match the order against
         for key in ("dose", "frequency"):
@@ -198,7 +199,8 @@ def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
     return last_other > last_own
 
 
-def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None):
+def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None,
+             one_indication: bool = False):
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
     rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
@@ -208,7 +210,7 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)
     number = region.number if region is not None else None
-    dose, basis, adjust = judge_dose(mention, rows, facts, number, classes)
+    dose, basis, adjust = judge_dose(mention, rows, facts, number, classes, one_indication)
     # frequency: on the rows the dose rests on, else the rows of this patient's population in the
     # indication's subsection (never the whole section: another indication's interval is not this one's)
     pool = [r for r in adjust if r.doses] or candidate_rows([r for r in rows if applies(r, facts.patient, classes, facts.text)], number, facts.text)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, DosingRow, Population, RowKind
+from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, MAINTENANCE_PHASE, DosingRow, Population, RowKind
 from medcite.analyze.label_text import Span, quote
 from medcite.records import CaseFacts, Dose, DoseVerdict, DrugMention, Frequency, PatientFacts, RegimenStatus
 
@@ -100,9 +100,22 @@ def genotype_status(g, text: str) -> str:
     return "extensive" if word == "normal" else word
 
 
+_DIPLOTYPE = re.compile(r"\*\d+[A-Z]?\s*/\s*\*\d+[A-Z]?")
+
+
+def diplotypes(text: str) -> set[str]:
+    """Return the star-allele pairs a text names ("*1/*3", "*3 / *1" -> "*1/*3"), order-free."""
+    return {"/".join(sorted(re.sub(r"\s", "", m).split("/"))) for m in _DIPLOTYPE.findall(text)}
+
+
 def _genotype_applies(row: DosingRow, p: PatientFacts, text: str = "") -> bool:
+    listed = diplotypes(row.source or row.span.text)
     for g in p.genotypes:
         if g.negated or (g.gene.upper() not in row.genes and "*" not in row.genes):
+            continue
+        if listed and g.allele and diplotypes(g.allele):
+            if diplotypes(g.allele) & listed:
+                return True  # the row lists the patient's own genotype ("*1/*3 or *2/*3")
             continue
         word = genotype_status(g, text)
         if row.metabolizer is not None:
@@ -295,6 +308,25 @@ def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) ->
     return base
 
 
+_NEW_START = re.compile(r"\b(?:start(?:s|ed|ing)?|initiat\w*|begin|commenc\w*|[\w-]*na[iï]ve)\b", re.I)
+_ONGOING = re.compile(r"\b(?:increas\w*|titrat\w*|escalat\w*|continu\w*|maintenance|already|stable\s+on|switch\w*|convert\w*|"
+                      r"restart\w*|resum\w*|loading|week\s+\d+|after\s+\d+\s+(?:days?|weeks?|months?)|(?:from|on|at)\s+\d+(?:\.\d+)?\s*(?:mg|mcg)\b)", re.I)
+_STARTING_DOSE_ROW = re.compile(r"\b(?:starting|initial|initiation)\s+(?:dose|dosage)\b|\b(?:initiate|start)\b[^.]{0,60}?\b(?:at|with)\s+(?:a\s+)?(?:dose\s+of\s+)?\d", re.I)
+
+
+def new_start(case_text: str) -> bool:
+    """Return True when the case starts the drug ("Start ... today", "antipsychotic-naive") and
+    gives no earlier dose, titration or maintenance of it."""
+    return bool(_NEW_START.search(case_text)) and not _ONGOING.search(case_text)
+
+
+def starting_rows(base: list[DosingRow]) -> list[DosingRow]:
+    """Return the label's starting-dose rows among `base` when it has them, else `base`: a
+    titration target or a maximum is where treatment may go, not where it begins."""
+    starting = [r for r in base if r.kind == RowKind.RECOMMENDED and _STARTING_DOSE_ROW.search(r.source or r.span.text)]
+    return starting or base
+
+
 def _status(cover, exceeded, comparable) -> RegimenStatus:
     if cover is not None and exceeded is None:
         return RegimenStatus.MATCHES
@@ -309,6 +341,7 @@ class _Order:
     facts: CaseFacts
     number: str | None  # the indication's D&A subsection
     comed_classes: dict[str, list[str]]
+    one_indication: bool = False  # the label has one indication: its subsections cannot be other uses
     amounts: dict = field(default_factory=dict)
 
     @property
@@ -327,20 +360,25 @@ _NOT_DOSES = (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION, RowKind.PREPARAT
 
 
 def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, number: str | None,
-               comed_classes: dict[str, list[str]]) -> Judged:
+               comed_classes: dict[str, list[str]], one_indication: bool = False) -> Judged:
     """Return the dose verdict, the rows it rests on and the adjustment rows that apply."""
-    o = _Order(order, facts, number, comed_classes)
+    o = _Order(order, facts, number, comed_classes, one_indication)
     usable = [r for r in rows if r.kind not in _NOT_DOSES]
     adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and o.applies(r)]
     if number is not None and any(r.subsection == number for r in adjust):
         adjust = [r for r in adjust if r.subsection == number]
-    base = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
+    usual = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
+    base = usual
+    if new_start(facts.text):
+        # a start is judged on the label's starting doses, never on a dose reached after titration
+        base = starting_rows([r for r in usual if r.phase != MAINTENANCE_PHASE])
+        adjust = [r for r in adjust if r.phase != MAINTENANCE_PHASE]
     if order.dose is None:
         basis = adjust or base
         return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, quote(basis[0].span.text) if basis else None, None), basis[:1], adjust
     o.amounts = _order_amounts(order.dose, order.frequency, facts.patient, body_surface_area(facts.text))
     if adjust:
-        return _judge_adjusted(o, adjust, base)
+        return _judge_adjusted(o, adjust, usual)
     verdict, basis = _judge_base(o, base)
     return verdict, basis, []
 
@@ -349,7 +387,7 @@ def _split_by_subsection(o: _Order, rows: list[DosingRow]) -> bool:
     """Return True when the rows are in several subsections that judge the order differently and
     the case's indication (which would pick one) was not recognised."""
     groups = {r.subsection for r in rows}
-    if o.number is not None or len(groups) < 2:
+    if o.number is not None or o.one_indication or len(groups) < 2:
         return False
     return len({_status(*_covers([r for r in rows if r.subsection == n], o.amounts)) for n in groups}) > 1
 

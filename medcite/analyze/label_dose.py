@@ -47,11 +47,12 @@ def dose_region(label: LabelText, unit: IndicationUnit | None, cond: ConditionTe
         target |= cond.words
     subs = numbered_subsections(section.text, 2)
     if subs:
-        best, best_score = None, 0.0
+        best, best_score = None, (0, 0)
         for number, s, e in subs:
             head = " ".join(section.text[s:e].split()[:14])
             words = set(terms(head))
-            score = len(words & target) + 0.5 * len(words & _HEADING_WORDS)
+            # the condition's words decide; "recommended dosage" words only break a tie
+            score = (len(words & target), len(words & _HEADING_WORDS))
             # Only a subsection that gives doses is a candidate.
             if find_doses(section.text[s:e]) and score > best_score:
                 best, best_score = (number, s, e), score

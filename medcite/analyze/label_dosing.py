@@ -44,7 +44,7 @@ from medcite.records import Dose, Frequency
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 3
+LABEL_MODEL_VERSION = 4
 
 
 class Population(StrEnum):
@@ -166,6 +166,7 @@ _HEPATIC_SEVERITY = re.compile(r"\b(mild|moderate|severe)(?:\s*(?:,|or|and|to)\s
 _GENE = re.compile(r"\b(CYP\d[A-Z]\d{1,2}|UGT1A1|TPMT|NUDT15|DPYD|HLA-[A-Z]+)\s*(?:poor|intermediate|ultra-?rapid)?\s*metaboli[sz]ers?|"
                    r"\b(?:poor|intermediate)\s+metaboli[sz]ers?\s+(?:of|for)\s+(CYP\d[A-Z]\d{1,2})|\b(CYP\d[A-Z]\d{1,2})\s+PMs?\b|"
                    r"\b(UGT1A1|TPMT|NUDT15|DPYD)\b[^.]{0,40}(?:homozygous|heterozygous|deficien|\*\d)|"
+                   r"\b(CYP\d[A-Z]\d{1,2})\s*(?:genotypes?\s*)?\*\d+[A-Z]?\s*/\s*\*\d|"
                    r"\b(?:homozygous|heterozygous|deficien\w*)\s+(?:\w+\s+){0,2}(?:of\s+|in\s+)?(TPMT|NUDT15|DPYD|UGT1A1)\b", re.I)
 _METABOLIZER = re.compile(r"\b(poor|intermediate|extensive|normal|ultra-?rapid)\s+metaboli[sz]ers?|\b(PM|IM|EM|NM|URM)s?\b(?=\s*[:|)])", re.I)
 _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein|UGT1A1|OATP1B1)"
@@ -173,6 +174,7 @@ _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z
                           r"\b(?:strong|moderate|potent)?\s*(?:inhibitors?|inducers?)\s+of\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)|"
                           r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bconcomitantly\b|\bcoadminist|\bco-administ|\bin\s+combination\s+with\b|"
                           r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)", re.I)
+MAINTENANCE_PHASE = "maintenance"  # "maintenance dosage ... after titration": not a starting dose
 LATER_PHASE = "later"
 _LATER = re.compile(r"^\s*(?:\d+\s?\.\s?\d+\s+[^.]{0,60}?)?after\s+(?:the\s+first\s+)?(?:one|two|three|\d+)\s+(?:years?|months?)\b", re.I)
 _PHASE = re.compile(r"\b(induction|maintenance|loading|initial\s+therapy|continuation)\b", re.I)
@@ -420,6 +422,23 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             pending, previous = "", text
             if not is_row and not text.rstrip().endswith(":"):
                 lead = ""
+    return _continued(rows)
+
+
+_WHO = ("populations", "age", "weight", "crcl", "dialysis", "child_pugh", "genes", "interacting", "metabolizer")
+
+
+def _continued(rows: list[DosingRow]) -> list[DosingRow]:
+    """A titration or maximum sentence that names nobody continues the row before it in the same
+    subsection ("The recommended starting dosage for pediatric patients 12 to 17 years of age is
+    200 mg ... After 1 week, dosage may be titrated ... to the maximum recommended dosage of
+    400 mg"): it is for that row's population, not for everyone."""
+    for before, row in zip(rows, rows[1:]):
+        if (row.kind in (RowKind.TITRATION, RowKind.MAXIMUM) and not row.populations and not row.table and not before.table
+                and before.populations and before.subsection == row.subsection):
+            for name in _WHO:
+                value = getattr(before, name)
+                setattr(row, name, set(value) if isinstance(value, set) else list(value) if isinstance(value, list) else value)
     return rows
 
 
