@@ -17,7 +17,7 @@ from medcite.analyze.label_alert_drugs import class_lookup
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
 from medcite.analyze.label_dose import DoseRegion, dose_region
-from medcite.analyze.label_dosing import stored_rows
+from medcite.analyze.label_dosing import ADJUSTED, frequency_only, stored_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes, labelled_name
 from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
 from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, RegimenStatus, Verdict
@@ -211,10 +211,14 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     classes = comedication_classes(every, others, synonyms)
     number = region.number if region is not None else None
     dose, basis, adjust = judge_dose(mention, rows, facts, number, classes, one_indication)
-    # frequency: on the rows the dose rests on, else the rows of this patient's population in the
-    # indication's subsection (never the whole section: another indication's interval is not this one's)
-    pool = [r for r in adjust if r.doses] or candidate_rows([r for r in rows if applies(r, facts.patient, classes, facts.text)], number, facts.text)
-    freq, fbasis = judge_frequency(mention, basis, pool)
+    # frequency: on a row that doses this patient's population less often ("reduce the dosing
+    # frequency to once daily"), else the rows the dose rests on, else the rows of this patient's
+    # population in the indication's subsection (never the whole section: another indication's
+    # interval is not this one's)
+    applying = [r for r in rows if applies(r, facts.patient, classes, facts.text)]
+    less_often = [r for r in applying if frequency_only(r) and r.populations & ADJUSTED]
+    pool = [r for r in adjust if r.doses] or candidate_rows(applying, number, facts.text)
+    freq, fbasis = judge_frequency(mention, less_often or basis, pool)
     dna = [s for sec in label.by_code(DOSAGE) for s in sentences_of(sec)]
     route, rspans = judge_route(mention, basis, dna, label.meta.get("routes") or [])
     spans = {"dose": [r.span for r in basis], "frequency": [r.span for r in fbasis], "route": rspans}

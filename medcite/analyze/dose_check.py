@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, MAINTENANCE_PHASE, DosingRow, Population, RowKind
+from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, MAINTENANCE_PHASE, DosingRow, Population, RowKind, frequency_only
 from medcite.analyze.label_text import Span, quote
 from medcite.records import CaseFacts, Dose, DoseVerdict, DrugMention, Frequency, PatientFacts, RegimenStatus
 
@@ -152,7 +152,15 @@ def applies(row: DosingRow, p: PatientFacts, comed_classes: dict[str, list[str]]
     return ((Population.RENAL in special and _renal_applies(row, p))
             or (Population.HEPATIC in special and _hepatic_applies(row, p))
             or (Population.GENOTYPE in special and _genotype_applies(row, p, text))
-            or (Population.INTERACTION in special and _interaction_applies(row, comed_classes)))
+            or (Population.INTERACTION in special and _interaction_applies(row, comed_classes))
+            or (Population.ANCESTRY in special and _ancestry_applies(row, p)))
+
+
+def _ancestry_applies(row: DosingRow, p: PatientFacts) -> bool:
+    """The case's ancestry region ("East Asian" for "of Korean ancestry") is one the row names,
+    or the row names Asian ancestry broadly and the case's is an Asian one."""
+    regions = {f.value for f in p.findings if f.kind == "ancestry" and not f.negated}
+    return bool(regions & row.ancestry) or ("Asian" in row.ancestry and any("Asian" in r for r in regions))
 
 
 # ---------------------------------------------------------------- comparing doses
@@ -364,7 +372,7 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
     """Return the dose verdict, the rows it rests on and the adjustment rows that apply."""
     o = _Order(order, facts, number, comed_classes, one_indication)
     usable = [r for r in rows if r.kind not in _NOT_DOSES]
-    adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and o.applies(r)]
+    adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and not frequency_only(r) and o.applies(r)]
     if number is not None and any(r.subsection == number for r in adjust):
         adjust = [r for r in adjust if r.subsection == number]
     usual = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
@@ -417,6 +425,24 @@ def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -
     return o.verdict(status, row, detail), [row], dosed
 
 
+_INCREASE = re.compile(r"\bincreas\w*|\btitrat\w*|\bescalat\w*", re.I)
+
+
+def _titration_cover(base: list[DosingRow], order: dict) -> DosingRow | None:
+    """Return the maximum row of a titration the order stands inside: a dose "can be increased
+    ... up to 40 mg" from a starting dose makes every dose between the two the label's."""
+    for top in base:
+        if top.kind != RowKind.MAXIMUM or not _INCREASE.search(top.source or top.span.text):
+            continue
+        for key, _, hi in _row_amounts(top):
+            found = _order_value(order, key)
+            starts = [lo for r in base if r.kind == RowKind.RECOMMENDED and r.subsection == top.subsection
+                      for k, lo, _ in _row_amounts(r) if k == key]
+            if found and starts and _within(found[0], found[1], min(starts), hi):
+                return top
+    return None
+
+
 def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[DosingRow]]:
     """The order against the indication's rows for the patient's age and weight band."""
     if _split_by_subsection(o, base):
@@ -424,6 +450,8 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     if not base:
         return o.verdict(RegimenStatus.NOT_STATED, None, "no dosing row for this indication and patient"), []
     cover, exceeded, comparable = _covers(base, o.amounts)
+    if cover is None and exceeded is None and not new_start(o.facts.text):
+        cover = _titration_cover(base, o.amounts)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
     if status == RegimenStatus.NOT_STATED:
@@ -448,6 +476,24 @@ def _row_frequencies(row: DosingRow) -> list[Frequency]:
     return out or row.frequencies
 
 
+def _paired_frequencies(row: DosingRow, dose: Dose | None) -> list[Frequency]:
+    """Return the row's frequencies; of a row with several doses ("15 mg twice daily ... then
+    20 mg once daily"), those written after the dose the order gives: each dose has its own."""
+    freqs = _row_frequencies(row)
+    if dose is None or len(row.doses) < 2:
+        return freqs
+    fam, k = _factor(dose.unit)
+    paired = []
+    for fr in freqs:
+        before = [d for d in row.doses if d.end <= fr.start]
+        if before and _factor(before[-1].unit)[0] == fam:
+            d = before[-1]
+            lo, hi = d.value * _factor(d.unit)[1], (d.value_max if d.value_max is not None else d.value) * _factor(d.unit)[1]
+            if lo - 1e-9 <= dose.value * k <= hi + 1e-9:
+                paired.append(fr)
+    return paired or freqs
+
+
 def _same(a: Frequency, b: Frequency) -> bool:
     if a.as_needed or b.as_needed:
         return a.as_needed and b.as_needed
@@ -460,7 +506,7 @@ def judge_frequency(order: DrugMention, basis: list[DosingRow], pool: list[Dosin
         return DoseVerdict(RegimenStatus.NOT_PRESCRIBED), []
     f = order.frequency
     for rows in (basis, pool):
-        stated = [(r, fr) for r in rows for fr in _row_frequencies(r)]
+        stated = [(r, fr) for r in rows for fr in _paired_frequencies(r, order.dose)]
         if any(_same(f, fr) for _, fr in stated):
             r = next(r for r, fr in stated if _same(f, fr))
             return DoseVerdict(RegimenStatus.MATCHES, quote(r.span.text), f.text), [r]

@@ -266,6 +266,9 @@ def _attach_regimen(text: str, drugs: list[DrugMention], sentences: list[Span]) 
     parts += [("duration", x) for x in find_durations(text)]
     parts.sort(key=lambda p: p[1].start)  # type: ignore[attr-defined]
     dose_spans = [(x.start, x.end) for k, x in parts if k == "dose"]
+    # a part written before its drug ("on 5 mg ...; increase Bystolic to 10 mg") is the drug's
+    # only until a part of the same kind is written after it
+    tentative: set[tuple[int, str]] = set()
     for kind, x in parts:
         span = (x.start, x.end)  # type: ignore[attr-defined]
         if kind != "dose" and any(_overlaps(span, d) for d in dose_spans):
@@ -277,8 +280,14 @@ def _attach_regimen(text: str, drugs: list[DrugMention], sentences: list[Span]) 
         before = [d for d in in_sentence if d.end <= span[0]]
         after = [d for d in in_sentence if d.start >= span[1]]
         target = before[-1] if before else (after[0] if after else None)
-        if target is not None and (getattr(target, kind) is None or _formulation_route(text, target, kind)):
+        if target is None:
+            continue
+        key = (id(target), kind)
+        if getattr(target, kind) is None or _formulation_route(text, target, kind) or (before and key in tentative):
             setattr(target, kind, x)
+            tentative.discard(key)
+            if not before:
+                tentative.add(key)
 
 
 _FORMULATION = re.compile(r"\s*(?:extended-release\s+|delayed-release\s+)?(?:suspension|solution|tablets?|capsules?|liquid|syrup|formulation)\b", re.I)
@@ -298,7 +307,7 @@ _HEAD_WORDS = (
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
     r"dementia|psychos[ie]s|cramps?|malaria|eczema|[a-z]{3,}paresis|dyskinesias?|chorea|migraines?|headaches?|reflux|"
     r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
-    r"[a-z]{3,}omas?|[a-z]{2,}itis(?:\s+media|\s+externa)?|[a-z]{3,}a?emias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
+    r"[a-z]{3,}omas?|[a-z]{2,}itis(?:\s+media|\s+externa)?|[a-z]{3,}a?emias?|[a-z]{3,}penias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
 )
 _HEAD = re.compile(rf"\b(?:{_HEAD_WORDS})\b", re.IGNORECASE)
 _HEAD_AFTER = re.compile(rf"[ \t]+(?:{_HEAD_WORDS})\b", re.IGNORECASE)

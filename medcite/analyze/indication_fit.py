@@ -23,7 +23,7 @@ import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.dose_check import ADULT_AGE
-from medcite.analyze.label_text import COMBINATION_USE, SEE_REF, IndicationUnit, LabelText, Span, indication_units, sentences_of
+from medcite.analyze.label_text import COMBINATION_USE, SEE_REF, IndicationUnit, LabelText, Span, indication_units, sentences_of, terms
 from medcite.index.store import corpus_cached
 from medcite.records import CaseFacts, IndicationStatus
 
@@ -183,13 +183,34 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
         j_phrase, j = np.unravel_index(int(np.argmax(esims)), esims.shape)
         if float(esims[j_phrase, j]) >= ON_LABEL_SIM and float(esims[j_phrase, j]) > best + EXCLUSION_MARGIN:
             return Fit(IndicationStatus.NOT_INDICATED, excl[j], f"the label excludes {phrases[j_phrase]}", similarity=float(esims[j_phrase, j]))
-    unit = pairs[i_unit][0]
+    unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
     if best >= ON_LABEL_SIM:
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
     named = [c for c in facts.conditions if not c.negated]
     if best < OFF_LABEL_SIM and named:
         return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
     return None
+
+
+TIE = 0.02  # indications this close to the best are told apart by the words they share with the case
+
+
+def _closest_unit(pairs: list[tuple[IndicationUnit, str]], sims: np.ndarray, phrase: str) -> IndicationUnit:
+    """Return the indication closest to the case's phrase; of indications whose closest target is
+    as close ("thrombocytopenia" in the ITP and the hepatitis C indications), the one whose own
+    words hold more of the phrase ("immune thrombocytopenia")."""
+    best: dict[int, tuple[float, IndicationUnit]] = {}
+    for (unit, _), sim in zip(pairs, sims):
+        if float(sim) > best.get(id(unit), (-1.0, unit))[0]:
+            best[id(unit)] = (float(sim), unit)
+    top = max(sim for sim, _ in best.values())
+    words = set(terms(phrase))
+
+    def rank(item: tuple[float, IndicationUnit]) -> tuple[int, float]:
+        sim, unit = item
+        return len(words & set(terms(f"{unit.heading} {affirming_text(unit)}"))), sim
+
+    return max((x for x in best.values() if x[0] >= top - TIE), key=rank)[1]
 
 
 def biomarker_conflict(unit: IndicationUnit | None, case_text: str) -> Fit | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.label_alert_search import STRONG_WARNING, Context, Hit, RawAlert, Test, indication_text, live
 from medcite.analyze.label_text import (
+    REGION_WORDS,
     EXCLUDING,
     INTERACTIONS,
     CypPhrase,
@@ -130,13 +131,6 @@ def genotype_alerts(ctx: Context) -> list[RawAlert]:
     return out
 
 
-_REGION_WORDS = {
-    "East Asian": r"\bEast[\s-]*(?:/[\s-]*Southeast[\s-]*)?Asian|\b(?:Han\s+)?Chinese|\bJapanese|\bKorean|\bTaiwanese",
-    "Southeast Asian": r"\bSoutheast[\s-]*Asian|/[\s-]*Southeast[\s-]*Asian|\bThai\b|\bVietnamese|\bFilipino|\bMalaysian|\bIndonesian",
-    "South Asian": r"\bSouth[\s-]+Asian|\bIndian\b",
-    "Asian": r"\bAsian",
-    "African": r"\bAfrican|\bBlack\b",
-}
 _OTHER_FACT = re.compile(r"\bhepatic|\brenal\b|\bChild-Pugh|\bCrCl|\bCLcr|\binhibitors?\b|\binducers?\b", re.IGNORECASE)
 _POPULATION = re.compile(r"\bancestry|\bdescent|\borigin\b|\bheritage|\bpopulations?\b|\bpatients\b|\bethnic", re.IGNORECASE)
 
@@ -148,8 +142,8 @@ def ancestry_alerts(ctx: Context) -> list[RawAlert]:
     tested = [genotype_pattern(g) for g in ctx.facts.patient.genotypes]
     skip_texts = {s.text for b in ctx.blocks if any(p.search(x.text) for p in tested for x in b.sentences) for s in b.sentences}
     for f in live(ctx.facts.patient.findings, "ancestry"):
-        specific = re.compile(_REGION_WORDS.get(f.value, _REGION_WORDS["Asian"]), re.IGNORECASE)
-        broad = re.compile(_REGION_WORDS["Asian"] if "Asian" in f.value else _REGION_WORDS[f.value], re.IGNORECASE)
+        specific = re.compile(REGION_WORDS.get(f.value, REGION_WORDS["Asian"]), re.IGNORECASE)
+        broad = re.compile(REGION_WORDS["Asian"] if "Asian" in f.value else REGION_WORDS[f.value], re.IGNORECASE)
 
         def test(text: str, kind: AlertKind, specific=specific, broad=broad) -> Hit | None:
             m = specific.search(text) or broad.search(text)

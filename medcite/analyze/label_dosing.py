@@ -33,6 +33,7 @@ from medcite.analyze.label_text import (
     LabelText,
     SectionText,
     Span,
+    ancestry_regions,
     full_text_start,
     numbered_subsections,
     sentences_of,
@@ -44,7 +45,7 @@ from medcite.records import Dose, Frequency
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 4
+LABEL_MODEL_VERSION = 7
 
 
 class Population(StrEnum):
@@ -57,10 +58,11 @@ class Population(StrEnum):
     HEPATIC = "hepatic"
     GENOTYPE = "genotype"
     INTERACTION = "interaction"
+    ANCESTRY = "ancestry"
 
 
 # Populations whose rows adjust the dose of the indication's row (not age bands, which replace it).
-ADJUSTED = frozenset({Population.RENAL, Population.HEPATIC, Population.GENOTYPE, Population.INTERACTION})
+ADJUSTED = frozenset({Population.RENAL, Population.HEPATIC, Population.GENOTYPE, Population.INTERACTION, Population.ANCESTRY})
 _ADJUSTED = ADJUSTED
 
 
@@ -118,6 +120,7 @@ class DosingRow:
     interacting: list[str] = field(default_factory=list)  # the words naming the interacting drug or class
     phase: str | None = None
     metabolizer: str | None = None  # poor | intermediate | extensive | ultrarapid, for genotype rows
+    ancestry: set[str] = field(default_factory=set)  # regions of an ancestry row ("East Asian"), label_text.REGION_WORDS
     daily: bool = False  # the row speaks of daily totals ("mg per day", "total daily dose", a "Daily Dosage" column)
     table: bool = False
     source: str = ""  # the text the doses were read from (the sentence, or the table cell)
@@ -130,7 +133,7 @@ class DosingRow:
             "populations": sorted(self.populations), "age": self.age and self.age.to_dict(),
             "weight": self.weight and self.weight.to_dict(), "crcl": self.crcl and self.crcl.to_dict(),
             "dialysis": self.dialysis, "child_pugh": sorted(self.child_pugh), "genes": sorted(self.genes),
-            "interacting": self.interacting, "phase": self.phase, "metabolizer": self.metabolizer, "daily": self.daily, "table": self.table,
+            "interacting": self.interacting, "phase": self.phase, "metabolizer": self.metabolizer, "ancestry": sorted(self.ancestry), "daily": self.daily, "table": self.table,
             "doses": [d.text for d in self.doses], "frequencies": [f.text for f in self.frequencies],
             "daily_doses": self.daily_doses,
             "routes": self.routes, "text": " ".join(self.span.text.split()), "start": self.span.start,
@@ -172,7 +175,7 @@ _METABOLIZER = re.compile(r"\b(poor|intermediate|extensive|normal|ultra-?rapid)\
 _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein|UGT1A1|OATP1B1)"
                           r"(?:\s+(?:and|or|/)\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp))?\s+(?:inhibitors?|inducers?|substrates?)|"
                           r"\b(?:strong|moderate|potent)?\s*(?:inhibitors?|inducers?)\s+of\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)|"
-                          r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bconcomitantly\b|\bcoadminist|\bco-administ|\bin\s+combination\s+with\b|"
+                          r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bconcomitantly\b|\bcoadminist|\bco-administ|(?<!monotherapy\sor\s)\bin\s+combination\s+with\b(?!\s+(?:other|another)\b)|"
                           r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)", re.I)
 MAINTENANCE_PHASE = "maintenance"  # "maintenance dosage ... after titration": not a starting dose
 LATER_PHASE = "later"
@@ -192,10 +195,12 @@ _STUDY = re.compile(r"\b(?:were|was|been)\s+(?:randomi[sz]ed|treated|enrolled|ad
                     r"\bno\s+evidence\b|\bno\s+additional\s+benefit\b|\bin\s+(?:clinical\s+)?(?:trials?|stud(?:y|ies))\b|"
                     r"\bpatients\s+received\b|\bmean\b|\bmedian\b", re.I)
 _DAILY = re.compile(r"(?:per|a|/|each)\s*day\b|\bdaily\s+dos|\btotal\s+daily|\bmg/day\b|\bdivided\s+doses\b", re.I)
-_HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:[A-Z(][\w/,()\-–&']*\s+){0,14}?)(?=[A-Z][a-z]+\s+[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can)\b)")
+_TITLE_SMALL = r"(?:for|with|of|and|in|to|that|are|on|or|the|from|by|taking|receiving)"
+_HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:(?:[A-Z(][\w/,()\-–&']*|" + _TITLE_SMALL + r")\s+){0,14}?)"
+                      r"(?=[A-Z][a-z]+\s+(?!" + _TITLE_SMALL + r"\b)[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can)\b)")
 
 
-_UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage)\b|"
+_UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage|dosing\s+frequency)\b|"
                                  r"\b(?:dose|dosage)\s+(?:should|must|may)\s+be\s+(?:reduced|decreased|lowered|halved)|\breduced\s+by\s+\d+\s*%|"
                                  r"\bhalf\s+(?:of\s+)?the\s+(?:lowest\s+)?recommended\s+(?:dose|dosage)|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
@@ -294,6 +299,9 @@ def qualify(row: DosingRow, context: str) -> None:
     if genes:
         row.populations.add(Population.GENOTYPE)
         row.genes = genes
+    if regions := ancestry_regions(text):
+        row.populations.add(Population.ANCESTRY)
+        row.ancestry = regions
     inter = [" ".join(m.group(0).split()) for m in _INTERACTING.finditer(text)]
     if inter:
         row.populations.add(Population.INTERACTION)
@@ -409,7 +417,7 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
                 header, pending = [], ""
             if not doses:
                 if not is_row and _UNSTATED_REDUCTION.search(text):
-                    row = DosingRow(sent, number, heading, [], [], [], RowKind.RECOMMENDED, source=text)
+                    row = DosingRow(sent, number, heading, [], find_frequencies(text), [], RowKind.RECOMMENDED, source=text)
                     qualify(row, heading)
                     if row.populations & _ADJUSTED:
                         rows.append(row)  # "dosage reduction is recommended in patients with ...": no number
@@ -425,7 +433,13 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
     return _continued(rows)
 
 
-_WHO = ("populations", "age", "weight", "crcl", "dialysis", "child_pugh", "genes", "interacting", "metabolizer")
+_WHO = ("populations", "age", "weight", "crcl", "dialysis", "child_pugh", "genes", "interacting", "metabolizer", "ancestry")
+
+
+def frequency_only(row: DosingRow) -> bool:
+    """Return True for a row that changes how often, not how much ("reduce the dosing frequency
+    to once daily")."""
+    return not row.doses and bool(row.frequencies)
 
 
 def _continued(rows: list[DosingRow]) -> list[DosingRow]:

@@ -59,6 +59,26 @@ _BRITISH = [(re.compile(p, re.IGNORECASE), r) for p, r in (
 )]
 _NON = re.compile(r"\bnon[-\s]+(?=[a-z])", re.IGNORECASE)
 # Cross-references a quote drops: "[see ... (5.1)]", "( 1.2 )".
+# The words a label uses for an at-risk ancestry, by the region names `patient` gives a case's
+# ancestry ("Korean ancestry" -> "East Asian").
+REGION_WORDS = {
+    "East Asian": r"\bEast[\s-]*(?:/[\s-]*Southeast[\s-]*)?Asian|\b(?:Han\s+)?Chinese|\bJapanese|\bKorean|\bTaiwanese",
+    "Southeast Asian": r"\bSoutheast[\s-]*Asian|/[\s-]*Southeast[\s-]*Asian|\bThai\b|\bVietnamese|\bFilipino|\bMalaysian|\bIndonesian",
+    "South Asian": r"\bSouth[\s-]+Asian|\bIndian\b",
+    "Asian": r"\bAsian",
+    "African": r"\bAfrican|\bBlack\b",
+}
+_ANCESTRY_WORD = re.compile(r"\bancestry|\bdescent\b|\bheritage\b", re.IGNORECASE)
+
+
+def ancestry_regions(text: str) -> set[str]:
+    """Return the regions a label sentence names as an ancestry ("patients of East-/Southeast-Asian
+    ancestry" -> {"East Asian", "Southeast Asian", "Asian"}); empty when it names none."""
+    if not _ANCESTRY_WORD.search(text):
+        return set()
+    return {region for region, words in REGION_WORDS.items() if re.search(words, text, re.IGNORECASE)}
+
+
 SEE_REF = re.compile(r"\[\s*s\s?ee[^\]]*\]|\(\s*\d+(?:\.\s?\d+)?(?:\s*,\s*\d+(?:\.\s?\d+)?)*\s*\)", re.IGNORECASE)
 
 

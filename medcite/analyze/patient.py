@@ -109,7 +109,7 @@ _GENE_RE = re.compile(_GENE)
 _GENE_ALIASES = {"dpd": "DPYD", "dihydropyrimidine dehydrogenase": "DPYD", "glucose-6-phosphate dehydrogenase": "G6PD"}
 # Words after (or before) the gene that say what the result is; the first within a few words wins.
 _STATUS = re.compile(
-    r"(?P<met>poor|intermediate|normal|extensive|rapid|ultra-?rapid)\s+metaboli[sz]er"
+    r"(?P<met>poor|intermediate|normal|extensive|rapid|ultra-?rapid)\s+(?:\((?:poor|intermediate|normal|extensive|rapid)\)\s+)?metaboli[sz]er"
     r"|(?P<def>deficien(?:cy|t)|low\s+activity|absent\s+activity)"
     r"|(?P<zyg>homozygous|heterozygous)"
     r"|(?P<neg>-?negative|non-?carrier)"
@@ -134,7 +134,7 @@ def _status(text: str, start: int, end: int) -> tuple[str | None, int, int]:
     if m:
         off = end + (len(after) - len(after.lstrip(" -:(,")))
         return _status_value(m), start, off + m.end()
-    m2 = re.search(r"\b(?:is|was|tested|test(?:ed)?\s+was|(?:genotype\s+)?(?:is|shows?|showed|reveals?|revealed|indicates?))"
+    m2 = re.search(r"\b(?:is|was|tested|test(?:ed)?\s+was|(?:test|result|status|phenotype)\s*:|(?:genotype\s+)?(?:is|shows?|showed|reveals?|revealed|indicates?))"
                    r"\s+(.{0,30})", after)
     if m2:
         m3 = _STATUS.search(m2.group(1))
