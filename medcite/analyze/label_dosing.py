@@ -45,7 +45,7 @@ from medcite.records import Dose, Frequency
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 7
+LABEL_MODEL_VERSION = 9
 
 
 class Population(StrEnum):
@@ -201,7 +201,7 @@ _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:(?:[A-Z(][\w/,()\-–
 
 
 _UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage|dosing\s+frequency)\b|"
-                                 r"\b(?:dose|dosage)\s+(?:should|must|may)\s+be\s+(?:reduced|decreased|lowered|halved)|\breduced\s+by\s+\d+\s*%|"
+                                 r"\b(?:dose|dosage)\s+(?:(?:should|must|may)\s+)?be\s+(?:reduced|decreased|lowered|halved)|\bhalve\s+the\s+(?:\w+\s+)?(?:dose|dosage)|\breduced\s+by\s+\d+\s*%|"
                                  r"\bhalf\s+(?:of\s+)?the\s+(?:lowest\s+)?recommended\s+(?:dose|dosage)|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
 
@@ -396,9 +396,12 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
         lead, pending = "", ""  # a lead-in sentence ending in ":"; first cells of rows spanning the next
         home = None  # the subsection of the current table
         previous = ""  # the sentence before, for "such patients"
+        sublead: dict[str | None, str] = {}  # per subsection, the population list item being read
         for sent in sentences_of(section, begin):
             text = sent.text
             number, _, _ = _subsection_of(subs, sent.start)
+            if item := population_item(text):
+                sublead[number] = item
             is_row = " | " in text or text.startswith("| ")
             doses = find_doses(text)
             if is_row and not doses:
@@ -426,7 +429,7 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
                 continue
             if _BACK_REFERENCE.search(text):
                 lead = f"{lead} {previous}"
-            rows.extend(_rows_of(sent, text, number, heading, header, f"{lead} {pending}".strip(), is_row))
+            rows.extend(_rows_of(sent, text, number, heading, header, f"{sublead.get(number, '')} {lead} {pending}".strip(), is_row))
             pending, previous = "", text
             if not is_row and not text.rstrip().endswith(":"):
                 lead = ""
@@ -434,6 +437,21 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
 
 
 _WHO = ("populations", "age", "weight", "crcl", "dialysis", "child_pugh", "genes", "interacting", "metabolizer", "ancestry")
+
+
+_ITEM = re.compile(r"\s*(?:\d+\s?\.\s?\d+\s+)?([^:.;]{3,80}?)\s*:\s")
+
+
+def population_item(text: str) -> str | None:
+    """Return the label of a population list item a sentence opens with ("Strong CYP3A
+    inhibitors : Less than 6 months of age: ...", "Moderate Hepatic Impairment (Child-Pugh Class
+    B): ..."): the doses after it, in this and the next sentences, are for that population."""
+    m = _ITEM.match(text)
+    if m is None or len(m.group(1).split()) > 8:
+        return None
+    probe = DosingRow(Span(m.group(1), 0, 0, []), None, "", [], [], [], RowKind.RECOMMENDED)
+    qualify(probe, "")
+    return m.group(1) if probe.populations & ADJUSTED else None
 
 
 def frequency_only(row: DosingRow) -> bool:
@@ -478,10 +496,23 @@ _STRENGTH_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.I)
 _STRENGTH_AFTER = re.compile(r"^\s*(?:tablets|capsules|strengths?)\b", re.I)
 
 
+_STEP_BEFORE = re.compile(r"\b(?:by|increments?\s+of(?:\s+up\s+to)?|steps?\s+of)\s*$", re.I)
+_STEP_AFTER = re.compile(r"^\s*(?:to\s+\d[\d.]*\s*\w+\s+)?(?:increments?|steps?|decrements?)\b", re.I)
+
+
 def row_doses(text: str) -> list[Dose]:
-    """Return the doses of a row, without tablet strengths ("2 of the 100 mg tablets")."""
-    return [d for d in find_doses(text)
-            if not (_STRENGTH_BEFORE.search(text[max(0, d.start - 12) : d.start]) and _STRENGTH_AFTER.match(text[d.end :]))]
+    """Return the doses of a row, without tablet strengths ("2 of the 100 mg tablets") and without
+    the steps of a titration ("titrate by 12.5 to 25 mcg increments", "in increments of 50 mg"):
+    a step is how much to change a dose, not a dose."""
+    out = []
+    for d in find_doses(text):
+        before, after = text[max(0, d.start - 30) : d.start], text[d.end :]
+        if _STRENGTH_BEFORE.search(before[-12:]) and _STRENGTH_AFTER.match(after):
+            continue
+        if _STEP_BEFORE.search(before) or _STEP_AFTER.match(after):
+            continue
+        out.append(d)
+    return out
 
 
 def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lead: str, is_row: bool) -> list[DosingRow]:
