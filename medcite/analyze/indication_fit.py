@@ -322,12 +322,30 @@ def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: Case
     indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
     if any(d.frequency is not None and d.frequency.as_needed for d in facts.proposed()):
         case_words |= set(terms("as needed prn"))
+    purposes = {_purpose(w) for w in terms(" ".join(m.group(0) for m in _PURPOSE.finditer(facts.text)))}
+    # what each indication (each sentence or list item of it) says together
+    indications = [{_purpose(w) for w in terms(piece)} for u in indication_units(label) if not u.is_limitation
+                   for piece in _PIECES.split(affirming_text(u)) if piece.strip()]
     for sent in exclusion_sentences(label):
         words = set(terms(sent.text)) - own - indication_words
         hit = sorted(w for w in words & case_words if len(w) >= 3)
         if hit:
             return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(hit)})", unit)
+        # "not indicated for prophylactic ... administration in otitis media": the purpose and the
+        # condition together, which no one indication of the label gives together
+        words = {_purpose(w) for w in set(terms(sent.text)) - own}
+        both = words & (case_words | purposes)
+        if words & purposes and len(both) >= 2 and not any(both <= ind for ind in indications):
+            return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(sorted(both))})", unit)
     return None
+
+
+_PURPOSE = re.compile(r"\bprophyla\w*|\bprevent\w*|\bprolonged\b|\blong-term\b|\bsuppressive\b|\bmaintenance\b", re.I)
+
+
+def _purpose(word: str) -> str:
+    """One word for a purpose however written ("prophylactic", "prophylaxis")."""
+    return "prophylaxi" if word.startswith("prophyla") else word
 
 
 _COMBINATION = re.compile(r"\bin\s+combination\s+with\b|\bconcomitant(?:ly)?\b|\bwith\s+other\b", re.I)
