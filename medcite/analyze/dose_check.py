@@ -464,16 +464,24 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     return o.verdict(status, row, detail), [row]
 
 
+# a frequency after these words is how often to titrate or to test, not how often to dose
+_STEP_INTERVAL = re.compile(r"\b(?:increments?|steps?|(?:titrat|increas|adjust)\w*(?:\s+(?:the\s+)?(?:dose|dosage))?|"
+                            r"(?:monitor|check|measure|obtain|assess|repeat)\w*\s+(?:[\w-]+\s+){0,3})\s*$", re.I)
+
+
 def _row_frequencies(row: DosingRow) -> list[Frequency]:
     text = row.source or row.span.text
-    out = []
+    out, stepped = [], False
     for f in row.frequencies:
         if f.as_needed and row.kind == RowKind.TITRATION:
             continue  # "increments of up to 75 mg per day, as needed": how to titrate, not a PRN regimen
         if text.rfind("(", 0, f.start) > text.rfind(")", 0, f.start):
             continue  # "(thirty minutes before each meal and at bedtime)": a note on timing
+        if _STEP_INTERVAL.search(text[max(0, f.start - 30) : f.start]):
+            stepped = True
+            continue  # "12.5 to 25 mcg increments every 4 to 6 weeks": how often to titrate, not to dose
         out.append(f)
-    return out or row.frequencies
+    return out or ([] if stepped else row.frequencies)
 
 
 def _paired_frequencies(row: DosingRow, dose: Dose | None) -> list[Frequency]:

@@ -45,7 +45,7 @@ from medcite.records import Dose, Frequency
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 9
+LABEL_MODEL_VERSION = 10
 
 
 class Population(StrEnum):
@@ -148,8 +148,8 @@ _AGE_UNIT = r"(?:years?|yrs?|months?)"
 _AGE_RANGE = re.compile(rf"\b(?:aged?\s+)?{_NUM}\s*(?:to|-|–|through)\s*(?:less\s+than\s+)?{_NUM}\s*{_AGE_UNIT}", re.I)
 _AGE_MIN = re.compile(rf"\b{_NUM}\s*{_AGE_UNIT}(?:\s+of\s+age)?\s+(?:and|or)\s+(?:older|above|over)|(?:≥|>=|older\s+than|over|greater\s+than|more\s+than)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
 _AGE_MAX = re.compile(rf"(?:younger\s+than|less\s+than|under|<)\s*{_NUM}\s*{_AGE_UNIT}", re.I)
-_WEIGHT_RANGE = re.compile(rf"\b{_NUM}\s*kg\s*(?:to|-|–)\s*(?:less\s+than\s+)?{_NUM}\s*kg", re.I)
-_WEIGHT_MIN = re.compile(rf"(?:weighing\s+)?(?:at\s+least\s+|≥\s*|>=\s*|over\s+|more\s+than\s+|greater\s+than\s+|above\s+){_NUM}\s*kg|"
+_WEIGHT_RANGE = re.compile(rf"(?:[≥>]=?\s*)?\b{_NUM}\s*kg\s*(?:to|-|–)\s*(?:less\s+than\s+|<(?!=)\s*|≤\s*|<=\s*)?{_NUM}\s*kg", re.I)
+_WEIGHT_MIN = re.compile(rf"(?:weighing\s+)?(?:at\s+least\s+|≥\s*|>=?\s*|over\s+|more\s+than\s+|greater\s+than\s+|above\s+){_NUM}\s*kg|"
                          rf"\b{_NUM}\s*kg\s+(?:or\s+(?:more|greater|above)|and\s+(?:above|over|greater))", re.I)
 _WEIGHT_MAX = re.compile(rf"(?:less\s+than|under|<|below|up\s+to)\s*{_NUM}\s*kg", re.I)
 _PEDIATRIC = re.compile(r"\b(?:pediatric|paediatric|child(?:ren)?(?![-\s]Pugh)|adolescents?|infants?|neonates?)\b", re.I)
@@ -176,7 +176,7 @@ _INTERACTING = re.compile(r"\b(?:strong|moderate|weak|potent)?\s*(?:CYP\s?\d[A-Z
                           r"(?:\s+(?:and|or|/)\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp))?\s+(?:inhibitors?|inducers?|substrates?)|"
                           r"\b(?:strong|moderate|potent)?\s*(?:inhibitors?|inducers?)\s+of\s+(?:CYP\s?\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)|"
                           r"\bconcomitant(?:ly)?\s+(?:use|administration|treatment)\b|\bconcomitantly\b|\bcoadminist|\bco-administ|(?<!monotherapy\sor\s)\bin\s+combination\s+with\b(?!\s+(?:other|another)\b)|"
-                          r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)", re.I)
+                          r"\bwhen\s+(?:used|given|administered)\s+(?:with|in\s+combination)|\bdrug\s+interactions?\b|\binteracting\s+drugs?\b", re.I)
 MAINTENANCE_PHASE = "maintenance"  # "maintenance dosage ... after titration": not a starting dose
 LATER_PHASE = "later"
 _LATER = re.compile(r"^\s*(?:\d+\s?\.\s?\d+\s+[^.]{0,60}?)?after\s+(?:the\s+first\s+)?(?:one|two|three|\d+)\s+(?:years?|months?)\b", re.I)
@@ -202,7 +202,7 @@ _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:(?:[A-Z(][\w/,()\-–
 
 _UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage|dosing\s+frequency)\b|"
                                  r"\b(?:dose|dosage)\s+(?:(?:should|must|may)\s+)?be\s+(?:reduced|decreased|lowered|halved)|\bhalve\s+the\s+(?:\w+\s+)?(?:dose|dosage)|\breduced\s+by\s+\d+\s*%|"
-                                 r"\bhalf\s+(?:of\s+)?the\s+(?:lowest\s+)?recommended\s+(?:dose|dosage)|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
+                                 r"\b(?:half|one[-\s]quarter|a\s+quarter)\s+(?:of\s+)?(?:the\s+)?(?:\w+\s+){0,3}?(?:dose|dosage)\b|\blower\s+(?:starting\s+)?(?:dose|dosage)s?\s+(?:is|are|should|may)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:such|these|those)\s+patients\b", re.I)
 
 
@@ -221,7 +221,8 @@ def _bands(text: str) -> tuple[Band | None, Band | None]:
         age = Band(None, _years(m, m.group(1)))
     weight = None
     if m := _WEIGHT_RANGE.search(text):
-        weight = Band(float(m.group(1)), float(m.group(2)), hi_inclusive="less than" not in m.group(0).lower())
+        exclusive = "less than" in m.group(0).lower() or re.search(r"<(?!=)", m.group(0)) is not None
+        weight = Band(float(m.group(1)), float(m.group(2)), hi_inclusive=not exclusive)
     elif m := _WEIGHT_MIN.search(text):
         weight = Band(float(m.group(1) or m.group(2)), None)
     elif m := _WEIGHT_MAX.search(text):
@@ -404,6 +405,14 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
                 sublead[number] = item
             is_row = " | " in text or text.startswith("| ")
             doses = find_doses(text)
+            first_cell = text.strip(" |").split("|")[0]
+            if is_row and not doses and header and _UNSTATED_REDUCTION.search(text) and population_item(f"{first_cell}: "):
+                # "Known CYP2D6 Poor Metabolizers | Administer half of usual dose": a row of the table, not its header
+                row = DosingRow(sent, home or number, headings.get(home or number, ""), [], find_frequencies(text), [],
+                                RowKind.RECOMMENDED, table=True, source=text)
+                qualify(row, f"{row.heading} {lead}")
+                rows.append(row)
+                continue
             if is_row and not doses:
                 header, pending, home = [c.strip() for c in text.split("|")], "", None
                 continue
@@ -496,7 +505,8 @@ _STRENGTH_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.I)
 _STRENGTH_AFTER = re.compile(r"^\s*(?:tablets|capsules|strengths?)\b", re.I)
 
 
-_STEP_BEFORE = re.compile(r"\b(?:by|increments?\s+of(?:\s+up\s+to)?|steps?\s+of)\s*$", re.I)
+_STEP_BEFORE = re.compile(r"\b(?:(?:titrat|increas|decreas|reduc|adjust|rais|lower)\w*\s+(?:\w+\s+){0,3}?by(?:\s+an?)?|"
+                          r"increments?\s+of(?:\s+up\s+to)?|steps?\s+of)\s*$", re.I)
 _STEP_AFTER = re.compile(r"^\s*(?:to\s+\d[\d.]*\s*\w+\s+)?(?:increments?|steps?|decrements?)\b", re.I)
 
 

@@ -323,12 +323,14 @@ def indication_units(label: LabelText) -> list[IndicationUnit]:
     names = label.names()
     for section in label.by_code(INDICATIONS):
         subs = numbered_subsections(section.text, 1)
+        m = re.match(r"\s*(?:\d+\s+)?INDICATIONS?\s+(?:AND|&)\s+USAGE\s*", section.text, re.IGNORECASE)
+        body_start = m.end() if m else 0
         if not subs:
-            body_start = 0
-            m = re.match(r"\s*(?:\d+\s+)?INDICATIONS?\s+(?:AND|&)\s+USAGE\s*", section.text, re.IGNORECASE)
-            if m:
-                body_start = m.end()
             subs = [(None, body_start, len(section.text))]
+        elif all(_LIMITATION_MARK.match(_heading(section.text[a:b], names)) for _, a, b in subs) and \
+                re.search(r"\bindicated\b", section.text[body_start : subs[0][1]], re.IGNORECASE):
+            # "ZURAMPIC is indicated ... 1.1 Limitations of Use ...": the indication before the first subsection
+            subs = [(None, body_start, subs[0][1])] + subs
         for number, s, e in subs:
             span = _span(section, s, e)
             heading = _heading(span.text, names) if number else ""
