@@ -20,7 +20,7 @@ or says why it could not be checked.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, MAINTENANCE_PHASE, DosingRow, Population, RowKind, frequency_only
 from medcite.analyze.label_text import Span, quote
@@ -328,11 +328,31 @@ def new_start(case_text: str) -> bool:
     return bool(_NEW_START.search(case_text)) and not _ONGOING.search(case_text)
 
 
+_THEN = re.compile(r"\bfor\s+the\s+first\s+\d+\s+(?:days?|weeks?)\b[^.]*?(?:;|,)?\s*(?:then|followed\s+by|thereafter)\b|"
+                   r"\bfollowed\s+by\b|\bthereafter\b|;\s*then\b", re.I)
+
+
+def _first_step(row: DosingRow) -> DosingRow:
+    """Return the row cut to the doses before its "then" ("90 mg orally once daily for the first
+    7 days; then increase the dose to 180 mg"): what a start is given."""
+    text = row.source or row.span.text
+    m = _THEN.search(text)
+    if m is None:
+        return row
+    keep = [i for i, d in enumerate(row.doses) if d.start < m.start()]
+    if not keep or len(keep) == len(row.doses):
+        return row
+    flags = row.daily_doses or [row.daily] * len(row.doses)
+    return replace(row, doses=[row.doses[i] for i in keep], daily_doses=[flags[i] for i in keep],
+                   frequencies=[f for f in row.frequencies if f.start < m.start()] or row.frequencies)
+
+
 def starting_rows(base: list[DosingRow]) -> list[DosingRow]:
-    """Return the label's starting-dose rows among `base` when it has them, else `base`: a
-    titration target or a maximum is where treatment may go, not where it begins."""
+    """Return the label's starting-dose rows among `base` when it has them, else `base`, each cut
+    to its first step: a titration target or a maximum is where treatment may go, not where it
+    begins."""
     starting = [r for r in base if r.kind == RowKind.RECOMMENDED and _STARTING_DOSE_ROW.search(r.source or r.span.text)]
-    return starting or base
+    return [_first_step(r) for r in starting or base]
 
 
 def _status(cover, exceeded, comparable) -> RegimenStatus:

@@ -45,7 +45,7 @@ from medcite.records import Dose, Frequency
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 10
+LABEL_MODEL_VERSION = 12
 
 
 class Population(StrEnum):
@@ -197,7 +197,7 @@ _STUDY = re.compile(r"\b(?:were|was|been)\s+(?:randomi[sz]ed|treated|enrolled|ad
 _DAILY = re.compile(r"(?:per|a|/|each)\s*day\b|\bdaily\s+dos|\btotal\s+daily|\bmg/day\b|\bdivided\s+doses\b", re.I)
 _TITLE_SMALL = r"(?:for|with|of|and|in|to|that|are|on|or|the|from|by|taking|receiving)"
 _HEADING = re.compile(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+((?:(?:[A-Z(][\w/,()\-–&']*|" + _TITLE_SMALL + r")\s+){0,14}?)"
-                      r"(?=[A-Z][a-z]+\s+(?!" + _TITLE_SMALL + r"\b)[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can)\b)")
+                      r"(?=[A-Z][a-z]+\s+(?!" + _TITLE_SMALL + r"\b)[a-z]|The\b|For\b|In\b|If\b|Administer\b|Take\b|[A-Z]{3,}\s+(?:is|should|may|can|[a-z]+)\b)")
 
 
 _UNSTATED_REDUCTION = re.compile(r"\b(?:dose|dosage)\s+reduction\b|\breduce\s+the\s+(?:\w+\s+)?(?:dose|dosage|dosing\s+frequency)\b|"
@@ -344,6 +344,16 @@ def _kind(text: str, column_max: bool) -> RowKind:
     return RowKind.RECOMMENDED
 
 
+def _toxicity_steps(rows: list[DosingRow], heading: str) -> list[DosingRow]:
+    """Rows of a subsection about adverse reactions ("2.3 Dosage Modifications for Adverse
+    Reactions") are the steps down for toxicity, not doses to start or keep a patient on."""
+    if _for_toxicity(heading):
+        for row in rows:
+            if row.kind in (RowKind.RECOMMENDED, RowKind.TITRATION, RowKind.MAXIMUM) and not row.populations & ADJUSTED:
+                row.kind = RowKind.REDUCTION
+    return rows
+
+
 def _for_toxicity(text: str) -> bool:
     return bool(re.search(r"\badverse\s+reactions?\b|\btoxicit|\bgrade\s+[2-4]\b|\bintolera|\bdose\s+level", text, re.I))
 
@@ -438,7 +448,8 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
                 continue
             if _BACK_REFERENCE.search(text):
                 lead = f"{lead} {previous}"
-            rows.extend(_rows_of(sent, text, number, heading, header, f"{sublead.get(number, '')} {lead} {pending}".strip(), is_row))
+            found = _rows_of(sent, text, number, heading, header, f"{sublead.get(number, '')} {lead} {pending}".strip(), is_row)
+            rows.extend(_toxicity_steps(found, heading))
             pending, previous = "", text
             if not is_row and not text.rstrip().endswith(":"):
                 lead = ""
