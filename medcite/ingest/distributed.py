@@ -263,10 +263,10 @@ def _commit_file(store, settings, report, changed, on_error, on_commit, embeddin
     titles = {item.doc_id: item.title for item, _ in result.items if isinstance(item, Document)}
 
     def committed(flushes: int, passages: list[Passage]) -> None:
-        if work.flushes > flushes:
-            on_commit("records")
         if embeddings and passages:
             embeddings.submit(passages, titles)
+        if work.flushes > flushes:
+            on_commit("records")
 
     for item, passages in result.items:
         flushes = work.flushes
