@@ -199,3 +199,21 @@ def test_a_stopped_driver_resumes_without_loss_or_duplication(ray_local, subset,
     # the errors of the file read in both runs are logged once per run, as in the plain path
     got["errors"], want_no_errors = sorted(set(got["errors"])), dict(want, errors=sorted(set(want["errors"])))
     _assert_same(got, want_no_errors)
+
+
+def test_cli_ingest_with_ray(ray_local, subset, plain, tmp_path):
+    from click.testing import CliRunner
+
+    from medcite.cli import cli
+
+    want, _ = plain
+    path = tmp_path / "cli.db"
+    result = CliRunner().invoke(cli, ["ingest", str(subset), "--index", str(path), "--no-embed", "--silent", "--ray"])
+    assert result.exit_code == 0, result.output
+    got = _snapshot(path)
+    assert got["passages"] == want["passages"] and got["documents"] == want["documents"]
+    assert got["vectors"] == {}
+    # `--ray PATH` would read the path as a cluster address: refused with the fix
+    result = CliRunner().invoke(cli, ["ingest", "--ray", str(subset), str(subset), "--index", str(path)])
+    assert result.exit_code == 2
+    assert "put --ray after the paths" in result.output
