@@ -5,6 +5,9 @@ corpus version; a file is marked done (with its size and mtime) only when all it
 committed, so a re-run after `kill -9` skips finished files, re-reads the interrupted one (its
 committed records are content-hash no-ops) and goes on. Derived search indexes are brought up to
 date at the end, or rebuilt on next use if the run never got there.
+
+`ingest/distributed.py` runs the same steps (plan_file, BatchWriter, finish_file, finish_run) with
+the reading, chunking and embedding on Ray workers (`medcite ingest PATH --ray`).
 """
 
 from __future__ import annotations
