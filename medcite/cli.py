@@ -65,12 +65,18 @@ def open_index(index_path: str, readonly: bool = True):
 @click.option("--force", is_flag=True, help="Re-read files already ingested (unchanged records are still no-ops).")
 @click.option("--no-embed", is_flag=True, help="Skip computing passage embeddings (BM25 only).")
 @click.option("--silent", is_flag=True, help="No progress bar.")
-def ingest(paths, index_path, as_json, force, no_embed, silent):
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Read, chunk and embed on a Ray cluster (ADDRESS, or a local one); needs medcite[ray]. "
+                   "Put it after the paths.")
+def ingest(paths, index_path, as_json, force, no_embed, silent, ray_address):
     """Ingest files or folders (formats are detected; folders are walked)."""
     from tqdm import tqdm
 
     from medcite.ingest.driver import ingest_paths
     from medcite.render.tables import ingest_table
+
+    if ray_address and ray_address != "local" and Path(ray_address).exists():
+        raise click.UsageError(f"--ray took the path {ray_address} as a cluster address: put --ray after the paths")
 
     settings = load_settings(index_path=index_path, embed_at_ingest=False if no_embed else None)
     store = open_index(index_path, readonly=False)
@@ -93,7 +99,14 @@ def ingest(paths, index_path, as_json, force, no_embed, silent):
 
     resources = None
     try:
-        report = ingest_paths(store, paths, settings, force=force, on_file=on_file, on_error=on_error, on_stage=on_stage)
+        if ray_address:
+            from medcite.ingest.distributed import ingest_paths_ray, ray_cluster
+
+            with ray_cluster(None if ray_address == "local" else ray_address):
+                report = ingest_paths_ray(store, paths, settings, force=force, on_file=on_file, on_error=on_error,
+                                          on_stage=on_stage)
+        else:
+            report = ingest_paths(store, paths, settings, force=force, on_file=on_file, on_error=on_error, on_stage=on_stage)
         # what answering needs from the whole corpus is built here, so `ask` only loads it
         from medcite.analyze.resources import prepare_resources
 

@@ -86,10 +86,7 @@ def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | No
             vectors = embedder.embed([text for _, text in chunk])
             # One transaction per chunk: a kill loses at most one chunk of work.
             with store.transaction():
-                store.conn.executemany(
-                    "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
-                    [(pid, model, vec.astype(np.float32).tobytes()) for (pid, _), vec in zip(chunk, vectors)],
-                )
+                store.put_embeddings(model, [(pid, vec) for (pid, _), vec in zip(chunk, vectors)])
             embedded += len(chunk)
             if progress:
                 progress(len(chunk))

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from medcite.errors import IndexMissingError, NotFoundError
 from medcite.index.lexical import LexicalIndex
 from medcite.records import Document, DrugName, Hit, Passage, Section
@@ -238,6 +240,14 @@ class SQLiteStore:
             [(normalize_name(n.name), n.name, n.generic.lower().strip(), n.kind, n.source) for n in names if n.name and n.generic],
         )
         return self.conn.total_changes - before
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, Any]]) -> None:
+        """Store one vector of `model` per (passage id, vector) row (384 float32, unit length),
+        replacing a passage's older vector. Must be called inside `transaction()`."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+            [(pid, model, np.asarray(vec, dtype=np.float32).tobytes()) for pid, vec in rows],
+        )
 
     def log(self, run_id: str, source_file: str, record: str | None, status: str, message: str | None = None) -> None:
         """Append one row to the ingest log."""

@@ -5,6 +5,9 @@ corpus version; a file is marked done (with its size and mtime) only when all it
 committed, so a re-run after `kill -9` skips finished files, re-reads the interrupted one (its
 committed records are content-hash no-ops) and goes on. Derived search indexes are brought up to
 date at the end, or rebuilt on next use if the run never got there.
+
+`ingest/distributed.py` runs the same steps (plan_file, BatchWriter, finish_file, finish_run) with
+the reading, chunking and embedding on Ray workers (`medcite ingest PATH --ray`).
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from typing import Any
 from medcite.errors import InputError
 from medcite.index.store import SQLiteStore
 from medcite.ingest.chunking import chunk_document
-from medcite.ingest.detect import detect, skip_reason
+from medcite.ingest.detect import Reader, detect, skip_reason
 from medcite.ingest.inflate import use_limits
 from medcite.numbers import format_number
-from medcite.records import Document, DrugName, RecordError
+from medcite.records import Document, DrugName, Passage, RecordError
 from medcite.settings import Settings
 
 BATCH_DOCS = 200
@@ -110,37 +113,46 @@ class BatchWriter:
     def __init__(self, store: SQLiteStore, settings: Settings, report: IngestReport, changed: set[str], on_error):
         self.store, self.settings, self.report, self.changed, self.on_error = store, settings, report, changed, on_error
         self.extract_pairs = _mine_abbreviations()
-        self.pending: list[Document | DrugName | RecordError] = []
+        self.pending: list[tuple[Document | DrugName | RecordError, list[Passage] | None]] = []
         # A file of a million bad lines must not write a million log rows: the first
         # `ingest_max_errors_per_file` errors are kept, the rest only counted (see `unreported`).
         self.errors_kept = 0
         self.errors_dropped = 0
+        self.flushes = 0  # batches committed (the Ray ingest reports each one)
 
-    def add(self, item) -> None:
+    def add(self, item, passages: list[Passage] | None = None) -> list[Passage]:
+        """Queue one record (`passages`: a Document's chunks when already cut, e.g. by a Ray worker);
+        return the passages of the documents the batch flush (if any) added or replaced."""
         if isinstance(item, RecordError):
             if self.errors_kept >= self.settings.ingest_max_errors_per_file:
                 self.errors_dropped += 1
-                return
+                return []
             self.errors_kept += 1
-        self.pending.append(item)
+        self.pending.append((item, passages))
         if len(self.pending) >= BATCH_DOCS:
-            self.flush()
+            return self.flush()
+        return []
 
-    def flush(self) -> None:
+    def flush(self) -> list[Passage]:
+        """Commit the queued records in one transaction; return the passages of the documents it
+        added or replaced (those that need a new vector)."""
         if not self.pending:
-            return
-        items, self.pending = self.pending, []
+            return []
+        queued, self.pending = self.pending, []
+        self.flushes += 1
+        items = [item for item, _ in queued]
         changed_here: list[str] = []
+        written: list[Passage] = []
         with self.store.transaction():
             drug_names: list[DrugName] = []
-            for item in items:
+            for item, chunked in queued:
                 if isinstance(item, RecordError):
                     self.store.log(self.report.run_id, item.source, item.record, "error", item.message)
                     continue
                 if isinstance(item, DrugName):
                     drug_names.append(item)
                     continue
-                passages = chunk_document(item, self.settings.chunk_words)
+                passages = chunked if chunked is not None else chunk_document(item, self.settings.chunk_words)
                 status = self.store.upsert_document(item, passages)
                 key = f"{item.tier}/{item.source_kind}"
                 count = self.report.sources.setdefault(key, SourceCount(item.tier, item.source_kind))
@@ -149,6 +161,7 @@ class BatchWriter:
                 setattr(count, status, getattr(count, status) + 1)
                 if status != "unchanged":
                     changed_here.append(item.doc_id)
+                    written.extend(passages)
                     if self.extract_pairs:
                         pairs = {p for passage in passages for p in self.extract_pairs(passage.text)}
                         self.store.add_abbreviations(item.doc_id, sorted(pairs))
@@ -165,6 +178,7 @@ class BatchWriter:
             if isinstance(item, RecordError):
                 self.report.errors.append(item.line())
                 self.on_error(item.line())
+        return written
 
     def unreported(self, source: str) -> str | None:
         """Return the one line counting the errors of `source` past the per-file limit (None if none)."""
@@ -199,31 +213,13 @@ def ingest_paths(
     for i, (path, explicit) in enumerate(files):
         if on_file:
             on_file(path, i, len(files))
-        if not path.exists():
-            line = f"{path}: no such file or folder"
-            report.errors.append(line)
-            on_error(line)
+        planned = plan_file(store, path, explicit, force, report, on_error)
+        if planned is None:
             continue
-        sig = _signature(path)
-        if not force and store.file_signature(str(path)) == sig:
-            report.files_already_done += 1
-            continue
-        reader = detect(path)
-        if reader is None:
-            reason = skip_reason(path)
-            if explicit and reason in {"unknown format", "documentation"} or explicit and path.stat().st_size == 0:
-                why = "empty file" if path.stat().st_size == 0 else f"unknown format: no reader recognises this file ({reason})"
-                line = f"{path}: {why}"
-                report.errors.append(line)
-                on_error(line)
-                with store.transaction():
-                    store.log(report.run_id, str(path), None, "error", why)
-            else:
-                report.skipped.append((str(path), reason))
-            continue
+        reader, sig = planned
         t0 = time.perf_counter()
         work = BatchWriter(store, settings, report, changed, on_error)
-        n_read = 0
+        n_read, failure = 0, None
         try:
             with use_limits(settings):  # decompression limits of every reader (ingest/inflate.py)
                 for item in reader.read(path):
@@ -234,22 +230,79 @@ def ingest_paths(
                     if on_record and n_read % 50 == 0:
                         on_record(50)
             work.flush()
-            _report_unreported(store, report, work, path, on_error)
-            with store.transaction():
-                store.mark_file(str(path), sig, reader.format, "done", report.run_id)
-                store.log(report.run_id, str(path), None, "done", f"{n_read} records ({reader.format})")
-            report.files_done += 1
         except Exception as exc:  # a reader bug or an unreadable file: report it, keep the batch going
-            work.flush()  # what was read before the failure is valid: keep it
-            _report_unreported(store, report, work, path, on_error)
-            # a library error is already one line naming the file; anything else gets its type
-            detail = exc.detail if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
-            line = str(exc) if isinstance(exc, InputError) else f"{path}: {detail}"
+            failure = describe_failure(path, exc)
+        finish_file(store, report, work, path, sig, reader.format, n_read, failure)
+        report.source_seconds[reader.format] = report.source_seconds.get(reader.format, 0.0) + time.perf_counter() - t0
+    return finish_run(store, settings, report, changed, base_version, started, on_stage)
+
+
+def plan_file(store: SQLiteStore, path: Path, explicit: bool, force: bool, report: IngestReport,
+              on_error: Callable[[str], None]) -> tuple[Reader, str] | None:
+    """Return (reader, signature) when `path` must be read; None when it is missing, already
+    ingested with this signature, or claimed by no reader (recorded in `report` and the log)."""
+    if not path.exists():
+        line = f"{path}: no such file or folder"
+        report.errors.append(line)
+        on_error(line)
+        return None
+    sig = _signature(path)
+    if not force and store.file_signature(str(path)) == sig:
+        report.files_already_done += 1
+        return None
+    reader = detect(path)
+    if reader is None:
+        reason = skip_reason(path)
+        if explicit and reason in {"unknown format", "documentation"} or explicit and path.stat().st_size == 0:
+            why = "empty file" if path.stat().st_size == 0 else f"unknown format: no reader recognises this file ({reason})"
+            line = f"{path}: {why}"
             report.errors.append(line)
             on_error(line)
             with store.transaction():
-                store.log(report.run_id, str(path), None, "error", detail)
-        report.source_seconds[reader.format] = report.source_seconds.get(reader.format, 0.0) + time.perf_counter() - t0
+                store.log(report.run_id, str(path), None, "error", why)
+        else:
+            report.skipped.append((str(path), reason))
+        return None
+    return reader, sig
+
+
+def describe_failure(path: Path, exc: Exception) -> tuple[str, str]:
+    """Return (error line, log detail) for a file whose reading stopped on `exc`."""
+    # a library error is already one line naming the file; anything else gets its type
+    if isinstance(exc, InputError):
+        return str(exc), exc.detail
+    detail = f"{type(exc).__name__}: {exc}"
+    return f"{path}: {detail}", detail
+
+
+def finish_file(store: SQLiteStore, report: IngestReport, work: BatchWriter, path: Path, sig: str, fmt: str,
+                n_read: int, failure: tuple[str, str] | None) -> list[Passage]:
+    """Commit what is still queued for `path`, then mark it done (or log why it failed); return the
+    passages of that last commit that were added or replaced.
+
+    What was read before a failure is valid and kept; a failed file is not marked done, so the next
+    run reads it again (its committed records are content-hash no-ops).
+    """
+    written = work.flush()
+    _report_unreported(store, report, work, path, work.on_error)
+    if failure is None:
+        with store.transaction():
+            store.mark_file(str(path), sig, fmt, "done", report.run_id)
+            store.log(report.run_id, str(path), None, "done", f"{n_read} records ({fmt})")
+        report.files_done += 1
+        return written
+    line, detail = failure
+    report.errors.append(line)
+    work.on_error(line)
+    with store.transaction():
+        store.log(report.run_id, str(path), None, "error", detail)
+    return written
+
+
+def finish_run(store: SQLiteStore, settings: Settings, report: IngestReport, changed: set[str], base_version: int,
+               started: float, on_stage: Callable[[str, int], Any] | None = None) -> IngestReport:
+    """Bring the BM25 index and the dense matrix up to date (embedding what still lacks a vector);
+    return the completed report."""
     if on_stage:
         on_stage("bm25 index", 0)
     report.lexical = store.sync_lexical(changed, base_version)
