@@ -68,6 +68,15 @@ def missing_passages(store: SQLiteStore, model: str, tiers: list[str] | None) ->
     return [(pid, embedding_text(title, section, text)) for pid, title, section, text in rows]
 
 
+def put_vectors(store: SQLiteStore, model: str, pairs: Iterable[tuple[str, np.ndarray]]) -> None:
+    """Store (passage_id, vector) pairs of `model` in one transaction, replacing older ones."""
+    with store.transaction():
+        store.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+            [(pid, model, np.asarray(vec, dtype=np.float32).tobytes()) for pid, vec in pairs],
+        )
+
+
 def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | None = None,
                     settings: Settings | None = None) -> str:
     """Embed passages lacking a vector, then refresh the dense matrix; return a one-line summary.
@@ -86,11 +95,7 @@ def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | No
             chunk = todo[start : start + WRITE_BATCH]
             vectors = embedder.embed([text for _, text in chunk])
             # One transaction per chunk: a kill loses at most one chunk of work.
-            with store.transaction():
-                store.conn.executemany(
-                    "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
-                    [(pid, model, vec.astype(np.float32).tobytes()) for (pid, _), vec in zip(chunk, vectors)],
-                )
+            put_vectors(store, model, zip((pid for pid, _ in chunk), vectors))
             embedded += len(chunk)
             if progress:
                 progress(len(chunk))
