@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -173,7 +173,3 @@ def open_graph(folder: Path, vectors: np.ndarray, params: AnnParams, writable: b
             return HnswGraph(index, params)
     return write_graph(folder, vectors, params) if writable else None
 
-
-def describe(params: AnnParams) -> dict:
-    """Return the parameters as plain values (for logs and benchmark tables)."""
-    return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in asdict(params).items()}
