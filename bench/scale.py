@@ -237,7 +237,7 @@ def print_tables(rows: list[dict]) -> None:
                   f"{r['matrix_s']:.1f}", f"{r['hnsw_s']:.1f} [{r['hnsw_cpu_s']:.1f}]", f"{r['sqlite_mb']:,.0f}",
                   f"{r['tantivy_mb']:,.0f}", f"{r['matrix_mb']:,.0f}", f"{r['hnsw_mb']:,.0f}",
                   f"{r['build_peak_rss_mb']:,.0f}", f"{r['serve_peak_rss_mb']:,.0f}")
-    q = Table(title="Query latency p50 / p95 ms, wall clock and [thread CPU] (BioASQ questions; depth 200; "
+    q = Table(title="Query latency p50 / p95 ms, wall clock and \\[thread CPU] (BioASQ questions; depth 200; "
                     "hybrid includes the query embedding)")
     for col in ("passages", "BM25 + expansion", "dense exact", "dense HNSW", "HNSW recall@10", "hybrid (HNSW)"):
         q.add_column(col, justify="right")
