@@ -8,6 +8,7 @@ Literature BM25 figures (BEIR paper, Anserini flat) sit beside the table as a sa
 
     python bench/retrieval.py                      # the full table (~15 min the first time)
     python bench/retrieval.py --latency /tmp/full.db   # + hybrid query latency on a big index
+    python bench/retrieval.py --datasets= --systems= --ann /tmp/full.db   # HNSW against exact search only
 
 Indexes (and their embeddings) are kept in --workdir, so a second run only runs the queries.
 Not a test: it prints numbers, it asserts nothing.
@@ -44,6 +45,11 @@ def datasets(shared: Path) -> dict[str, dict]:
         "nfcorpus": {"kind": "beir", "path": shared / "nfcorpus_beir_test_preprocessed"},
         "bioasq": {"kind": "bioasq", "paths": sorted((shared / "bioasq_12b_golden").glob("*_golden.json"))},
     }
+
+
+def bioasq_questions(specs: dict) -> list[str]:
+    """Return the BioASQ 12b question bodies (the real queries of the latency tables), by id."""
+    return [q for _, q in sorted(load_golden(specs["bioasq"]["paths"])[1].items())]
 
 
 # ---------------------------------------------------------------------------- bm25s
@@ -157,6 +163,91 @@ def latency(index_path: str, queries: list[str], repeat: int = 1) -> dict:
     return result
 
 
+# ---------------------------------------------------------------------------- HNSW against exact
+def ann_versus_exact(index_path: str, queries: list[str], copies: list[int]) -> list[dict]:
+    """Return, per matrix size, recall@10 / @200 of HNSW search against exact search and p50/p95 ms of both.
+
+    Both run through DenseIndex.search (the product's path, k=10 and the fusion depth 200) over
+    the index's real vectors; a size of N copies repeats every vector N times with jitter (as in
+    bench/ann_libraries.py), the graph built with the default Settings (M, ef_construction, ef_search).
+    """
+    from ann_libraries import jittered_copies
+
+    from medcite.index.ann import AnnParams, build_graph
+    from medcite.index.dense import DenseIndex, ready_dense_index
+    from medcite.index.embed import get_embedder
+    from medcite.index.store import open_store
+    from medcite.retrieve.hybrid import CANDIDATES
+
+    settings = load_settings(index_path=index_path, vector_search="hnsw")
+    store = open_store(index_path, readonly=True, create=False)
+    base = ready_dense_index(store, load_settings(index_path=index_path, vector_search="exact"))
+    if base is None:
+        raise SystemExit(f"{index_path}: the index holds no vectors")
+    embedder = get_embedder(settings.embed_max_seq_len)
+    vecs = [embedder.embed_query(q) for q in queries]
+    params = AnnParams.from_settings(settings)
+    rows = []
+    for n in copies:
+        vectors = base._m.vectors if n == 1 else jittered_copies(base._m.vectors, n)
+        meta = {key: [f"{v}~{c}" if c and key == "pids" else v for c in range(n) for v in values]
+                for key, values in (("pids", base._m.pids), ("doc_ids", [p.rsplit("#", 1)[0] for p in base._m.pids]),
+                                    ("tiers", ["research"] * base.size))}
+        started = time.perf_counter()
+        graph = build_graph(vectors, params)
+        build_s = time.perf_counter() - started
+        exact, hnsw = DenseIndex(store, base.model, settings), DenseIndex(store, base.model, settings)
+        exact._set(vectors, meta, {}, None)  # a read-only store: no graph is built or loaded
+        hnsw._set(vectors, meta, {}, graph)
+        row = {"vectors": len(vectors), "build_s": build_s, "ef_search": params.ef_search}
+        for k in (10, CANDIDATES):
+            found = {name: [[p for p, _ in ix.search(v, k)] for v in vecs] for name, ix in (("exact", exact), ("hnsw", hnsw))}
+            row[f"recall@{k}"] = sum(len(set(a) & set(e)) for a, e in zip(found["hnsw"], found["exact"])) / sum(
+                len(e) for e in found["exact"])
+            for name, ix in (("exact", exact), ("hnsw", hnsw)):
+                times = []
+                for v in vecs:
+                    t0 = time.perf_counter()
+                    ix.search(v, k)
+                    times.append((time.perf_counter() - t0) * 1000)
+                times.sort()
+                row[f"{name}@{k}"] = (statistics.median(times), times[int(0.95 * (len(times) - 1))])
+        rows.append(row)
+        print(f"ann: {len(vectors)} vectors done", file=sys.stderr)
+    store.close()
+    return rows
+
+
+def print_ann(rows: list[dict], queries: int) -> None:
+    """Print the HNSW-against-exact table."""
+    t = Table(title=f"Dense search, HNSW (faiss, M=16, ef_construction=200) against exact: {queries} BioASQ questions")
+    for col in ("vectors", "ef_search", "HNSW build s", "recall@10", "recall@200", "exact p50/p95 ms k=10",
+                "HNSW p50/p95 ms k=10", "exact p50/p95 ms k=200", "HNSW p50/p95 ms k=200"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(f"{r['vectors']:,}", str(r["ef_search"]), f"{r['build_s']:.1f}", f"{r['recall@10']:.3f}",
+                  f"{r['recall@200']:.3f}", *(f"{r[key][0]:.2f} / {r[key][1]:.2f}"
+                                              for key in ("exact@10", "hnsw@10", "exact@200", "hnsw@200")))
+    Console(highlight=False, width=200).print(t)
+
+
+def print_table(names: list[str], systems: list[str], rows: list[dict]) -> None:
+    """Print the system x dataset table."""
+    table = Table(title="Retrieval: nDCG@10 / Recall@10 / Recall@100 / queries per second (test splits)")
+    table.add_column("system")
+    for name in names:
+        lit = LITERATURE_NDCG10.get(name)
+        table.add_column(f"{name}" + (f"\n(lit. BM25 {lit})" if lit else ""), justify="right")
+    for system in systems:
+        cells = []
+        for name in names:
+            r = next(r for r in rows if r["system"] == system and r["dataset"] == name)
+            m = r["metrics"]
+            cells.append(f"{m['ndcg@10']:.3f} / {m['recall@10']:.3f} / {m['recall@100']:.3f} / {r['qps']:.0f}")
+        table.add_row(system, *cells)
+    Console(highlight=False).print(table)
+
+
 # ---------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -165,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default="scifact,nfcorpus,bioasq")
     parser.add_argument("--systems", default="bm25s,medcite-bm25,medcite-dense,medcite-hybrid")
     parser.add_argument("--latency", metavar="INDEX", help="also time hybrid queries on this index (e.g. /tmp/full.db)")
+    parser.add_argument("--ann", metavar="INDEX", help="also compare HNSW with exact dense search on this index")
+    parser.add_argument("--ann-copies", default="1,8", help="matrix sizes for --ann, in jittered copies of the vectors")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -191,24 +284,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{system:15s} {name:9s} nDCG@10 {m['ndcg@10']:.4f} R@100 {m['recall@100']:.4f} "
                   f"{out['qps']:.1f} q/s", file=sys.stderr)
 
-    table = Table(title="Retrieval: nDCG@10 / Recall@10 / Recall@100 / queries per second (test splits)")
-    table.add_column("system")
-    for name in names:
-        lit = LITERATURE_NDCG10.get(name)
-        table.add_column(f"{name}" + (f"\n(lit. BM25 {lit})" if lit else ""), justify="right")
-    for system in systems:
-        cells = []
-        for name in names:
-            r = next(r for r in rows if r["system"] == system and r["dataset"] == name)
-            m = r["metrics"]
-            cells.append(f"{m['ndcg@10']:.3f} / {m['recall@10']:.3f} / {m['recall@100']:.3f} / {r['qps']:.0f}")
-        table.add_row(system, *cells)
-    Console(highlight=False).print(table)
-
-    result = {"rows": rows}
+    if rows:
+        print_table(names, systems, rows)
+    result: dict = {"rows": rows}
+    if args.ann:
+        result["ann"] = ann_versus_exact(args.ann, bioasq_questions(specs), [int(c) for c in args.ann_copies.split(",")])
+        print_ann(result["ann"], len(bioasq_questions(specs)))
     if args.latency:
-        queries = [q for _, q in sorted(load_golden(specs["bioasq"]["paths"])[1].items())]
-        result["latency"] = latency(args.latency, queries)
+        result["latency"] = latency(args.latency, bioasq_questions(specs))
         lat = result["latency"]
         lt = Table(title=f"Query latency on {args.latency}: {lat['passages']} passages, {lat['vectors_searched']} "
                          f"vectors searched, {lat['queries']} BioASQ questions, k=10")

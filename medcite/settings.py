@@ -34,6 +34,11 @@ class Settings:
     embed_at_ingest: bool = True  # compute passage embeddings while ingesting
     embed_max_seq_len: int = 64  # tokens of a passage the embedding model reads (64: ingest in minutes; docs/retrieval.md)
     dense_tiers: str = "research"  # tiers whose passages get vectors ("all" or a comma list): docs/retrieval.md
+    vector_search: str = "auto"  # exact | hnsw | auto (HNSW graph from ann_threshold vectors on): medcite/index/ann.py
+    ann_threshold: int = 100_000  # vectors from which auto mode searches the HNSW graph (docs/scale.md)
+    hnsw_m: int = 16  # HNSW links per node (faiss M)
+    hnsw_ef_construction: int = 200  # HNSW candidate list while building
+    hnsw_ef_search: int = 256  # HNSW candidate list while searching (at least the depth asked)
     fusion: str = "convex"  # convex (min-max normalised scores) | rrf (baseline) — docs/retrieval.md
     expand_queries: bool = True  # drug-dictionary (brand -> generic) expansion of queries
     expand_abbreviations: bool = False  # corpus abbreviation expansion (measured: no gain; docs/retrieval.md)

@@ -10,9 +10,9 @@ id, tier per row) and `state.json` (corpus version, model, row count, last rowid
 from the table when any of these differs, written to a temporary folder then renamed, so that a
 reader never sees half a matrix.
 
-Search is exact (one matrix-vector product): 0.8 ms p50 over the 12.8k research vectors of the
-shared corpus, 7 ms over a 100k x 384 matrix (bench/retrieval.py), so an approximate index
-(hnswlib) would buy little and cost a dependency and some recall.
+Search is exact (one matrix-vector product: 0.8 ms p50 over the 12.8k research vectors of the
+shared corpus, 7 ms over a 100k x 384 matrix) until the matrix reaches `Settings.ann_threshold`
+rows; from there an HNSW graph stored beside it answers (medcite/index/ann.py, docs/scale.md).
 
 Which passages get a vector: `Settings.dense_tiers` ("research" by default, "all" or a comma
 list). Embedding runs at ~115 passages/s at 64 tokens on 2 cores here (~50/s at 128), so the
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from medcite.index.ann import AnnParams, HnswGraph, open_graph, write_graph
 from medcite.index.embed import DIM, get_embedder, model_name
 from medcite.index.store import SQLiteStore, bm25_body
 from medcite.settings import Settings, load_settings
@@ -67,6 +68,12 @@ def missing_passages(store: SQLiteStore, model: str, tiers: list[str] | None) ->
     return [(pid, embedding_text(title, section, text)) for pid, title, section, text in rows]
 
 
+def put_vectors(store: SQLiteStore, model: str, pairs: Iterable[tuple[str, np.ndarray]]) -> None:
+    """Store (passage_id, vector) pairs of `model` in one transaction, replacing older ones."""
+    with store.transaction():
+        store.put_embeddings(model, pairs)
+
+
 def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | None = None,
                     settings: Settings | None = None) -> str:
     """Embed passages lacking a vector, then refresh the dense matrix; return a one-line summary.
@@ -85,8 +92,7 @@ def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | No
             chunk = todo[start : start + WRITE_BATCH]
             vectors = embedder.embed([text for _, text in chunk])
             # One transaction per chunk: a kill loses at most one chunk of work.
-            with store.transaction():
-                store.put_embeddings(model, [(pid, vec) for (pid, _), vec in zip(chunk, vectors)])
+            put_vectors(store, model, zip((pid for pid, _ in chunk), vectors))
             embedded += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -106,17 +112,19 @@ class _Matrix:
     tier_rows: dict[str, np.ndarray]
     doc_rows: dict[str, list[int]]
     row_of: dict[str, int]
+    graph: HnswGraph | None = None  # the HNSW graph over these rows, when the matrix is big enough
 
 
 _EMPTY = _Matrix(np.zeros((0, DIM), dtype=np.float32), [], {}, {}, {})
 
 
 class DenseIndex:
-    """Exact inner-product search over the derived matrix of one store and model."""
+    """Inner-product search over the derived matrix of one store and model (exact, or HNSW above a size)."""
 
-    def __init__(self, store: SQLiteStore, model: str):
+    def __init__(self, store: SQLiteStore, model: str, settings: Settings | None = None):
         self.store = store
         self.model = model
+        self.ann = AnnParams.from_settings(settings or load_settings())
         self.folder = store.search_dir / "dense"
         self._m = _EMPTY
         self._loaded_state: dict | None = None
@@ -180,10 +188,11 @@ class DenseIndex:
         np.save(tmp / "vectors.npy", vectors)
         (tmp / "ids.json").write_text(json.dumps(meta))
         (tmp / "state.json").write_text(json.dumps(state))
+        graph = write_graph(tmp, vectors, self.ann)  # renamed with the matrix it indexes
         if self.folder.exists():
             shutil.rmtree(self.folder)
         tmp.replace(self.folder)
-        self._set(vectors, meta, state)
+        self._set(vectors, meta, state, graph)
 
     def _load(self) -> None:
         try:
@@ -194,8 +203,10 @@ class DenseIndex:
             return
         self._set(vectors, meta, state)
 
-    def _set(self, vectors: np.ndarray, meta: dict, state: dict) -> None:
+    def _set(self, vectors: np.ndarray, meta: dict, state: dict, graph: HnswGraph | None = None) -> None:
         tiers = np.array(meta["tiers"], dtype=object)
+        if graph is None:
+            graph = open_graph(self.folder, vectors, self.ann, writable=not self.store.readonly)
         doc_rows: dict[str, list[int]] = {}
         for row, doc_id in enumerate(meta["doc_ids"]):
             doc_rows.setdefault(doc_id, []).append(row)
@@ -205,6 +216,7 @@ class DenseIndex:
             tier_rows={t: np.flatnonzero(tiers == t) for t in set(meta["tiers"])},
             doc_rows=doc_rows,
             row_of={pid: row for row, pid in enumerate(meta["pids"])},
+            graph=graph,
         )
         self._loaded_state = state
 
@@ -227,6 +239,9 @@ class DenseIndex:
         if allowed_ids is not None:
             allowed = np.array(sorted({m.row_of[p] for p in allowed_ids if p in m.row_of}), dtype=np.int64)
             rows = allowed if rows is None else np.intersect1d(rows, allowed)
+        found = m.graph.search(query_vec, k + 20, rows) if m.graph is not None else None
+        if found is not None:  # None: no graph, or a filter narrow enough for exact search
+            return _best([(m.pids[row], score) for row, score in found], k)
         matrix = m.vectors if rows is None else m.vectors[rows]
         if not len(matrix):
             return []
@@ -238,8 +253,13 @@ class DenseIndex:
         for i in top:
             row = int(i) if rows is None else int(rows[i])
             hits.append((m.pids[row], float(scores[i])))
-        hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
-        return hits[:k]
+        return _best(hits, k)
+
+
+def _best(hits: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
+    """Return the k best (passage_id, score), ties broken on passage id."""
+    hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
+    return hits[:k]
 
 
 _INDEXES: "weakref.WeakKeyDictionary[SQLiteStore, dict[str, DenseIndex]]" = weakref.WeakKeyDictionary()
@@ -251,7 +271,7 @@ def dense_index(store: SQLiteStore, settings: Settings | None = None) -> DenseIn
     model = model_name(settings.embed_max_seq_len)
     per_store = _INDEXES.setdefault(store, {})
     if model not in per_store:
-        per_store[model] = DenseIndex(store, model)
+        per_store[model] = DenseIndex(store, model, settings)
     return per_store[model]
 
 
