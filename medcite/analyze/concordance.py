@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
-from medcite.analyze.indication_fit import biomarker_conflict, child_exclusion, combination_exclusion, excluded_by_words, fit_by_meaning
+from medcite.analyze.indication_fit import (
+    biomarker_conflict,
+    child_exclusion,
+    combination_exclusion,
+    denied_requirement,
+    excluded_by_words,
+    fit_by_meaning,
+)
 from medcite.analyze.label_alert_drugs import class_lookup
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
@@ -179,7 +186,7 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts, m
         if excluded is not None:
             match.status, match.reason, match.exclusion, match.exclusion_kind = excluded.status, excluded.reason, excluded.span, "exclusion"
     if match.status == IndicationStatus.ON_LABEL:
-        conflict = biomarker_conflict(match.unit, facts.text)
+        conflict = biomarker_conflict(match.unit, facts.text) or denied_requirement(match.unit, facts)
         if conflict is not None:
             match.status, match.reason, match.exclusion = conflict.status, conflict.reason, conflict.span
 

@@ -213,6 +213,27 @@ def _closest_unit(pairs: list[tuple[IndicationUnit, str]], sims: np.ndarray, phr
     return max((x for x in best.values() if x[0] >= top - TIE), key=rank)[1]
 
 
+_DENIED = re.compile(r"\b(?:no|never\s+had|without|denies|not\s+(?:have|had))\s+(?:any\s+|known\s+|history\s+of\s+|evidence\s+of\s+)?([A-Za-z][\w-]{3,})", re.I)
+_NOT_A_REQUIREMENT = {"prior", "previous", "history", "treatment", "therapy", "response", "evidence", "improvement", "known",
+                      "other", "additional", "interacting", "significant", "further", "current", "active", "benefit", "change"}
+
+
+def denied_requirement(unit: IndicationUnit | None, facts: CaseFacts) -> Fit | None:
+    """Return off_label when the indication names something the case says the patient does not
+    have ("... EDS or cataplexy in adult patients with narcolepsy" for a case with "no
+    narcolepsy"; "relapsing forms of MS" for "never had relapses")."""
+    if unit is None:
+        return None
+    wanted = set(terms(affirming_text(unit)))
+    for m in _DENIED.finditer(facts.text):
+        word = m.group(1).lower()
+        stems = set(terms(word))
+        if word in _NOT_A_REQUIREMENT or word in _GENERIC or len(word) < 5 or not stems & wanted:
+            continue
+        return Fit(IndicationStatus.OFF_LABEL, None, f"the indication requires {word}, which the case says the patient does not have", unit)
+    return None
+
+
 def biomarker_conflict(unit: IndicationUnit | None, case_text: str) -> Fit | None:
     """Return off_label when the indication requires a biomarker the case says is absent."""
     if unit is None:
