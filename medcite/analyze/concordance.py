@@ -216,6 +216,9 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)
+    for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor")
+        own_classes = [c.lower().removesuffix("s") for c in drug_classes(store, d.generic)]
+        classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes))
     number = region.number if region is not None else None
     dose, basis, adjust = judge_dose(mention, rows, facts, number, classes, one_indication)
     # frequency: on a row that doses this patient's population less often ("reduce the dosing

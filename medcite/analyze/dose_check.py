@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from medcite.analyze.label_dosing import ADJUSTED, LATER_PHASE, MAINTENANCE_PHASE, DosingRow, Population, RowKind, frequency_only
-from medcite.analyze.label_text import Span, quote
+from medcite.analyze.label_text import COMBINATION_USE, Span, quote
 from medcite.records import CaseFacts, Dose, DoseVerdict, DrugMention, Frequency, PatientFacts, RegimenStatus
 
 _MASS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001}
@@ -149,6 +149,12 @@ def applies(row: DosingRow, p: PatientFacts, comed_classes: dict[str, list[str]]
         return True
     if older and p.age_years is not None and row.age.holds(p.age_years):
         return True  # "for patients who are greater than 60 years of age, patients with hepatic impairment, ..."
+    if _population_key(row)[1] and special != {Population.INTERACTION}:
+        # "for moderate renal impairment ... in combination with enzalutamide": the combination is
+        # the setting of the row, the other population the one it is for — both must hold
+        if not _interaction_applies(row, comed_classes):
+            return False
+        special = special - {Population.INTERACTION}
     return ((Population.RENAL in special and _renal_applies(row, p))
             or (Population.HEPATIC in special and _hepatic_applies(row, p))
             or (Population.GENOTYPE in special and _genotype_applies(row, p, text))
@@ -227,10 +233,19 @@ _STARTING = re.compile(r"\binitia|\bstart|\brecommended\s+(?:dose|dosage)\b|\bta
 _LOADING = re.compile(r"\bloading\s+dose\s+of\s*$|\bfirst\s+dose\s+of\s*$", re.I)
 
 
+_REDUCE_TO = re.compile(r"\b(?:reduce|decrease|lower)\w*\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:dose|dosage)\s+to\b", re.I)
+
+
 def _row_amounts(row: DosingRow) -> list[tuple[tuple[str, bool], float, float]]:
     out = []
     flags = row.daily_doses or [row.daily] * len(row.doses)
+    # "in patients with starting doses of 200 mg or 150 mg, reduce the dose to 100 mg": the doses
+    # before "reduce ... to" say whom the row is for, the one after it is the row's dose
+    to = _REDUCE_TO.search(row.source or "")
+    after = to.end() if to and any(d.start >= to.end() for d in row.doses) else 0
     for d, daily in zip(row.doses, flags):
+        if d.start < after:
+            continue
         if _LOADING.search(row.source[max(0, d.start - 25) : d.start]) and len(row.doses) > 1:
             continue  # a one-time loading dose beside the regimen the row gives
         unit = d.unit
@@ -279,6 +294,10 @@ _PHASE_CASE = re.compile(r"\b(induction|maintenance|loading)\b", re.I)
 _CLASS_OF = re.compile(r"\b((?:strong|moderate|weak|potent)\s+)?(CYP\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{0,2}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
 
 
+_EXAMPLES = re.compile(r"\(\s*e\.\s?g\.|\be\.\s?g\.|\bsuch\s+as\b|\bincluding\b|\bfor\s+example\b|:|\|")  # "strong CYP3A inhibitors (e.g., itraconazole", a table cell
+_APPOSITION = re.compile(r"\s*[(,]\s*(?:a|an)\s+")
+
+
 def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], synonyms) -> dict[str, list[str]]:
     """Return {co-medication name: the enzyme classes the label puts it in} — "strong CYP3A
     inhibitors (e.g., itraconazole, ...)" puts itraconazole among strong CYP3A inhibitors. The
@@ -293,8 +312,13 @@ def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], 
                 pos = low.find(name)
                 if pos < 0:
                     continue
-                # the class named nearest before the drug in the same sentence
-                found = [m for m in _CLASS_OF.finditer(sent) if m.start() < pos]
+                # the class right after the drug ("clarithromycin (a strong CYP3A inhibitor)"),
+                # else the class named nearest before it in the same sentence
+                end = pos + len(name)
+                after = _CLASS_OF.match(sent, end + m0.end()) if (m0 := _APPOSITION.match(sent[end:])) else None
+                found = [after] if after else [m for m in _CLASS_OF.finditer(sent) if m.start() < pos
+                                               and (_EXAMPLES.search(sent[m.end() : pos]) or not sent[m.end() : pos].strip())
+                                               and len(sent[m.end() : pos]) < 200]
                 if found:
                     m = found[-1]
                     classes.append(" ".join(m.group(0).lower().split()).rstrip("s"))
@@ -394,7 +418,10 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
     usable = [r for r in rows if r.kind not in _NOT_DOSES]
     adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and not frequency_only(r) and o.applies(r)]
     if number is not None and any(r.subsection == number for r in adjust):
-        adjust = [r for r in adjust if r.subsection == number]
+        # the indication's own adjustments, and those of other kinds stated elsewhere (a
+        # combination's dose in 2.1, a strong CYP3A inhibitor's reduction in 2.4)
+        own = {_population_key(r) for r in adjust if r.subsection == number}
+        adjust = [r for r in adjust if r.subsection == number or _population_key(r) not in own]
     usual = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
     base = usual
     if new_start(facts.text):
@@ -420,6 +447,16 @@ def _split_by_subsection(o: _Order, rows: list[DosingRow]) -> bool:
     return len({_status(*_covers([r for r in rows if r.subsection == n], o.amounts)) for n in groups}) > 1
 
 
+def _population_key(row: DosingRow) -> tuple:
+    """What kind of population a row adjusts for; a combination partner ("when used in
+    combination with ...") is a kind apart from an interacting drug or enzyme class."""
+    combination = bool(row.interacting) and all(COMBINATION_USE.search(i) for i in row.interacting)
+    return tuple(sorted(row.populations)), combination
+
+
+_REDUCING = re.compile(r"\breduce\w*\b|\bdecrease\w*\b|\bdo\s+not\s+exceed\b|\bnot\s+to\s+exceed\b", re.I)
+
+
 def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -> Judged:
     """The patient is in a population the label doses apart: avoid, a stated dose, or a reduction."""
     avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], o.amounts)[0] is not None)]
@@ -436,6 +473,12 @@ def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -
             return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
         detail = "the label calls for a lower dose in this patient's population without stating it"
         return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
+    # a reduction the patient's population calls for ("with strong CYP3A inhibitors ... reduce the
+    # dose to 100 mg") binds even when another of its rows (the combination's dose) covers the order
+    unmet = [r for r in dosed if _REDUCING.search(r.source or r.span.text) and _covers([r], o.amounts)[0] is None
+             and _covers([r], o.amounts)[2]]
+    if unmet:
+        return o.verdict(RegimenStatus.MISMATCH, unmet[0], "the label gives a lower dose for this patient's population"), unmet[:1], dosed
     cover, exceeded, comparable = _covers(dosed, o.amounts)
     status = _status(cover, exceeded, comparable)
     if status == RegimenStatus.NOT_STATED:
