@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from medcite.index.embed import DIM, get_embedder, model_name
-from medcite.index.store import SQLiteStore, bm25_body
+from medcite.index.store import SQLiteStore, Store, VectorSearch, bm25_body
 from medcite.settings import Settings, load_settings
 
 WRITE_BATCH = 256  # passages embedded and committed per transaction
@@ -53,21 +52,12 @@ def _tiers(settings: Settings) -> list[str] | None:
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
-def missing_passages(store: SQLiteStore, model: str, tiers: list[str] | None) -> list[tuple[str, str]]:
-    """Return (passage_id, embedding text) of the passages with no vector of `model`, in rowid order."""
-    sql = (
-        "SELECT p.passage_id, d.title, p.section, p.text FROM passages p JOIN documents d USING (doc_id) "
-        "LEFT JOIN embeddings e ON e.passage_id = p.passage_id AND e.model = ? WHERE e.passage_id IS NULL"
-    )
-    args: list[Any] = [model]
-    if tiers is not None:
-        sql += f" AND p.tier IN ({','.join('?' * len(tiers))})"
-        args += tiers
-    rows = store.conn.execute(sql + " ORDER BY p.rowid", args).fetchall()
-    return [(pid, embedding_text(title, section, text)) for pid, title, section, text in rows]
+def missing_passages(store: Store, model: str, tiers: list[str] | None) -> list[tuple[str, str]]:
+    """Return (passage_id, embedding text) of the passages with no vector of `model`, in insertion order."""
+    return [(pid, embedding_text(title, section, text)) for pid, title, section, text in store.missing_embeddings(model, tiers)]
 
 
-def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | None = None,
+def sync_embeddings(store: Store, on_stage: Callable[[str, int], Any] | None = None,
                     settings: Settings | None = None) -> str:
     """Embed passages lacking a vector, then refresh the dense matrix; return a one-line summary.
 
@@ -86,10 +76,7 @@ def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | No
             vectors = embedder.embed([text for _, text in chunk])
             # One transaction per chunk: a kill loses at most one chunk of work.
             with store.transaction():
-                store.conn.executemany(
-                    "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
-                    [(pid, model, vec.astype(np.float32).tobytes()) for (pid, _), vec in zip(chunk, vectors)],
-                )
+                store.put_embeddings(model, [(pid, vec) for (pid, _), vec in zip(chunk, vectors)])
             embedded += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -133,11 +120,14 @@ class DenseIndex:
         """Return True when the passage is in the matrix (it can be ranked by dense search)."""
         return passage_id in self._m.row_of
 
+    def vectored(self, passage_ids: Iterable[str]) -> set[str]:
+        """Return the subset of `passage_ids` that are in the matrix."""
+        row_of = self._m.row_of
+        return {pid for pid in passage_ids if pid in row_of}
+
     # ------------------------------------------------------------------ state
     def _expected(self) -> dict:
-        # All rows, not this model's: COUNT(*) then reads the primary-key index, not 100k vector
-        # blobs. MAX(rowid) moves with every write, even one that leaves the count unchanged.
-        count, last = self.store.conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings").fetchone()
+        count, last = self.store.embedding_marker()
         return {"corpus_version": self.store.corpus_version(), "model": self.model, "count": count, "last_rowid": last}
 
     def _disk_state(self) -> dict | None:
@@ -169,13 +159,7 @@ class DenseIndex:
         return "rebuilt"
 
     def _rebuild(self, state: dict) -> None:
-        rows = self.store.conn.execute(
-            "SELECT e.passage_id, p.doc_id, p.tier, e.vector FROM embeddings e JOIN passages p USING (passage_id) "
-            "WHERE e.model=? ORDER BY p.rowid",
-            (self.model,),
-        ).fetchall()
-        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), DIM)
-        meta = {"pids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows], "tiers": [r[2] for r in rows]}
+        vectors, meta = self.store.embedding_matrix(self.model, DIM)
         tmp = self.folder.with_name("dense.tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -245,20 +229,13 @@ class DenseIndex:
         return hits[:k]
 
 
-_INDEXES: "weakref.WeakKeyDictionary[SQLiteStore, dict[str, DenseIndex]]" = weakref.WeakKeyDictionary()
-
-
-def dense_index(store: SQLiteStore, settings: Settings | None = None) -> DenseIndex:
-    """Return the (cached, per store) DenseIndex for the settings' model; call .sync() before use."""
+def dense_index(store: Store, settings: Settings | None = None) -> VectorSearch:
+    """Return the store's vector index for the settings' model (one per store); call .sync() before use."""
     settings = settings or load_settings()
-    model = model_name(settings.embed_max_seq_len)
-    per_store = _INDEXES.setdefault(store, {})
-    if model not in per_store:
-        per_store[model] = DenseIndex(store, model)
-    return per_store[model]
+    return store.vector_index(model_name(settings.embed_max_seq_len))
 
 
-def ready_dense_index(store: SQLiteStore, settings: Settings) -> DenseIndex | None:
+def ready_dense_index(store: Store, settings: Settings) -> VectorSearch | None:
     """Return the store's dense index brought up to date, or None when it holds no vectors."""
     index = dense_index(store, settings)
     index.sync()

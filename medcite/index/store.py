@@ -19,9 +19,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
 
 from medcite.errors import IndexMissingError, NotFoundError
 from medcite.index.lexical import LexicalIndex
@@ -102,6 +104,9 @@ def bm25_body(title: str, section: str, text: str) -> str:
     return f"{title}\n{section}\n{text}"
 
 
+T = TypeVar("T")
+
+
 def _older(incoming: str | None, stored: str | None) -> bool:
     """Return True when both versions are numbers and `incoming` is the lower one."""
     try:
@@ -115,24 +120,244 @@ def normalize_name(name: str) -> str:
     return " ".join(name.lower().replace("®", "").replace("™", "").split())
 
 
-class Store(Protocol):
-    """What the pipeline needs from an index backend."""
+class LexicalSearch(Protocol):
+    """A full-text (BM25-like) index of passages: what retrieval and query building read."""
 
-    def corpus_version(self) -> int: ...
-    def upsert_document(self, doc: Document, passages: list[Passage]) -> str: ...
-    def add_drug_names(self, names: Iterable[DrugName]) -> int: ...
-    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None) -> list[Hit]: ...
-    def get_document(self, doc_id: str) -> Document: ...
-    def get_hits(self, passage_ids: list[str], scores: dict[str, float] | None = None) -> list[Hit]: ...
-    def stats(self) -> dict[str, Any]: ...
+    def query_terms(self, query: str) -> list[str]:
+        """Return the analyzed terms of a user query (deduplicated, in order)."""
+        ...
+
+    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               term_weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
+        """Return up to k (passage_id, score) pairs, best first, ties broken on passage id."""
+        ...
+
+    def doc_freq(self, term: str) -> int:
+        """Return how many passages hold the analyzed `term`."""
+        ...
+
+    def num_docs(self) -> int:
+        """Return the number of passages indexed."""
+        ...
+
+    def built_version(self) -> int | None:
+        """Return the corpus version the index answers from (None when there is none yet)."""
+        ...
+
+    def close(self) -> None:
+        """Drop open searchers (the next search opens the newest committed index)."""
+        ...
+
+
+class VectorSearch(Protocol):
+    """Passage vectors of one embedding model, searched by inner product (cosine of unit vectors)."""
+
+    @property
+    def size(self) -> int:
+        """Return the number of vectors searchable."""
+        ...
+
+    def has_vector(self, passage_id: str) -> bool:
+        """Return True when the passage can be ranked by vector search."""
+        ...
+
+    def vectored(self, passage_ids: Iterable[str]) -> set[str]:
+        """Return the subset of `passage_ids` that have a vector."""
+        ...
+
+    def sync(self, force: bool = False) -> str:
+        """Bring the searchable vectors up to the stored ones; return 'fresh', 'loaded' or 'rebuilt'."""
+        ...
+
+    def search(self, query_vec: np.ndarray, k: int, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
+        """Return up to k (passage_id, cosine) pairs, best first, ties broken on passage id."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Every read and write of stored data, whatever the backend (SQLite file, PostgreSQL server).
+
+    Writes happen inside `transaction()`; the corpus version is bumped in the transaction that
+    changed content. Reads never see half a transaction. `search_dir` is a local folder for files
+    derived from the corpus (search indexes, answer resources), keyed by corpus version.
+    """
+
+    location: str  # the SQLite file or the database URI (passwords removed), for messages and cache keys
+    readonly: bool
+    search_dir: Path
+    lexical: LexicalSearch
+
+    # ---- lifecycle and versions
+    def transaction(self) -> AbstractContextManager[None]:
+        """Return a context that runs its block in one write transaction (rolled back on error)."""
+        ...
+
+    def corpus_version(self) -> int:
+        """Return the corpus version: it increases with every committed change of content."""
+        ...
+
+    def bump_version(self) -> int:
+        """Increase the corpus version inside the current transaction; return it."""
+        ...
+
+    def close(self) -> None:
+        """Close connections and searchers."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this store's connection (it fails); callable from another thread."""
+        ...
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """Return `build()` at the current corpus version, built once per store (or shared cache)."""
+        ...
+
+    # ---- writes (inside transaction())
+    def upsert_document(self, doc: Document, passages: list[Passage]) -> str:
+        """Store a document and its passages; return 'added', 'replaced' or 'unchanged'."""
+        ...
+
+    def add_abbreviations(self, doc_id: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record the abbreviation definitions found in one document."""
+        ...
+
+    def add_drug_names(self, names: Iterable[DrugName]) -> int:
+        """Add drug-name dictionary entries (duplicates ignored); return how many were new."""
+        ...
+
+    def log(self, run_id: str, source_file: str, record: str | None, status: str, message: str | None = None) -> None:
+        """Append one row to the ingest log."""
+        ...
+
+    def file_signature(self, path: str) -> str | None:
+        """Return the stored signature of a file whose ingest completed, or None."""
+        ...
+
+    def mark_file(self, path: str, signature: str, fmt: str | None, status: str, run_id: str) -> None:
+        """Record that a file's ingest reached `status`."""
+        ...
+
+    # ---- embeddings
+    def missing_embeddings(self, model: str, tiers: list[str] | None) -> list[tuple[str, str, str, str]]:
+        """Return (passage_id, title, section, text) of passages without a vector of `model`, in insertion order."""
+        ...
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store (passage_id, unit float32 vector) rows of `model` (replacing older ones)."""
+        ...
+
+    def vector_index(self, model: str) -> VectorSearch:
+        """Return the vector search of `model` over this store (one instance per store and model)."""
+        ...
+
+    # ---- derived lexical index
+    def sync_lexical(self, changed_doc_ids: Iterable[str] | None = None, base_version: int | None = None) -> str:
+        """Bring the lexical index up to the corpus version; return 'fresh', 'updated' or 'rebuilt'."""
+        ...
+
+    def ensure_search_ready(self) -> None:
+        """Build a missing lexical index (and a stale one unless read-only)."""
+        ...
+
+    # ---- reads
+    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               term_weights: dict[str, float] | None = None) -> list[Hit]:
+        """Return the k best lexical hits for `query`, optionally within a tier or a set of documents."""
+        ...
+
+    def get_hits(self, passage_ids: list[str], scores: dict[str, float] | None = None) -> list[Hit]:
+        """Return Hits for the given passage ids, in the given order (unknown ids are left out)."""
+        ...
+
+    def get_document(self, doc_id: str) -> Document:
+        """Return one document with its sections rebuilt from its passages (raises NotFoundError)."""
+        ...
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """Return the passages of one document in order."""
+        ...
+
+    def passage_texts(self, tiers: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """Yield (doc_id, text) of every passage of `tiers`, in insertion order."""
+        ...
+
+    def document_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return {doc_id: {title, tier, source_kind, source_id, date, url, version, meta}} for the ids."""
+        ...
+
+    def documents_by_kind(self, tier: str | None = None, source_kind: str | None = None) -> list[str]:
+        """Return the doc ids of a tier and/or source kind, sorted."""
+        ...
+
+    def source_ids(self) -> dict[str, str]:
+        """Return {doc_id: source_id} of every document."""
+        ...
+
+    def labels_with_rxcui(self, code: str) -> list[tuple[str, dict[str, Any]]]:
+        """Return (doc_id, meta) of the labels whose meta lists RxNorm `code` (sorted by doc id)."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Return {"documents": n, "passages": n}."""
+        ...
+
+    def drug_name_rows(self) -> list[tuple[str, str, str]]:
+        """Return every (name, generic, kind) row of the drug dictionary."""
+        ...
+
+    def resolve_drug(self, name: str) -> list[str]:
+        """Return the generic names a drug name resolves to (most sources first)."""
+        ...
+
+    def synonyms(self, generic: str) -> list[str]:
+        """Return every dictionary name (brand, synonym) that resolves to `generic`."""
+        ...
+
+    def brand_generics(self, name: str, limit: int = 3) -> list[str]:
+        """Return the generics of `name` when it is a brand name and no generic (sorted, at most `limit`)."""
+        ...
+
+    def abbreviation_rows(self, min_count: int = 1) -> list[tuple[str, str, int]]:
+        """Return (short, long, number of documents defining it) for the corpus-derived abbreviations."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """Return counts per tier and source kind, dictionary size, corpus version and index sizes."""
+        ...
+
+
+class CorpusCache:
+    """Values derived from the whole corpus (drug lexicon, label catalog, abbreviation tables), one
+    per name at one corpus version; a new corpus version rebuilds them. A store owns one; the
+    stores of one serving pool share one, so memory stays flat whatever the number of threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[int, Any]] = {}
+
+    def get(self, name: str, version: int, build: Callable[[], T]) -> T:
+        """Return the value of `name` at `version`, calling `build()` when it is missing or older."""
+        with self._lock:
+            hit = self._entries.get(name)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = build()
+        with self._lock:
+            self._entries[name] = (version, value)
+        return value
 
 
 class SQLiteStore:
     """The default embedded backend: SQLite system of record + tantivy BM25 (+ dense vectors)."""
 
-    def __init__(self, path: str | Path, readonly: bool = False, create: bool = True):
+    def __init__(self, path: str | Path, readonly: bool = False, create: bool = True, cache: CorpusCache | None = None):
         self.path = Path(path)
+        self.location = str(self.path)
         self.readonly = readonly
+        self.cache = cache or CorpusCache()
+        self._vector_indexes: dict[str, VectorSearch] = {}
         if not self.path.exists() and (readonly or not create):
             raise IndexMissingError(f"{self.path}: no index here; run `medcite ingest PATH` first (or pass --index)")
         if readonly:
@@ -185,8 +410,17 @@ class SQLiteStore:
         return version
 
     def close(self) -> None:
+        """Close the connection and the BM25 searcher."""
         self.lexical.close()
         self.conn.close()
+
+    def interrupt(self) -> None:
+        """Stop the running SQL statement (it fails with "interrupted"); safe from another thread."""
+        self.conn.interrupt()
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """Return `build()` at the current corpus version, built once per cache (see CorpusCache)."""
+        return self.cache.get(name, self.corpus_version(), build)
 
     # ------------------------------------------------------------------ writes
     def upsert_document(self, doc: Document, passages: list[Passage]) -> str:
@@ -256,6 +490,51 @@ class SQLiteStore:
         self.conn.execute(
             "INSERT OR REPLACE INTO ingest_files VALUES (?,?,?,?,?,?)", (path, signature, fmt, status, run_id, time.time())
         )
+
+    # ------------------------------------------------------------------ embeddings
+    def missing_embeddings(self, model: str, tiers: list[str] | None) -> list[tuple[str, str, str, str]]:
+        """Return (passage_id, title, section, text) of passages without a vector of `model`, in rowid order."""
+        sql = (
+            "SELECT p.passage_id, d.title, p.section, p.text FROM passages p JOIN documents d USING (doc_id) "
+            "LEFT JOIN embeddings e ON e.passage_id = p.passage_id AND e.model = ? WHERE e.passage_id IS NULL"
+        )
+        args: list[Any] = [model]
+        if tiers is not None:
+            sql += f" AND p.tier IN ({','.join('?' * len(tiers))})"
+            args += tiers
+        return [tuple(r) for r in self.conn.execute(sql + " ORDER BY p.rowid", args)]
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store (passage_id, float32 vector) rows of `model`, replacing older ones (call in a transaction)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+            [(pid, model, np.asarray(vec, dtype=np.float32).tobytes()) for pid, vec in rows],
+        )
+
+    def embedding_marker(self) -> tuple[int, int]:
+        """Return (rows, last rowid) of the embeddings table: it changes with every write."""
+        # All rows, not one model's: COUNT(*) then reads the primary-key index, not 100k vector
+        # blobs. MAX(rowid) moves with every write, even one that leaves the count unchanged.
+        count, last = self.conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings").fetchone()
+        return int(count), int(last)
+
+    def embedding_matrix(self, model: str, dim: int) -> tuple[np.ndarray, dict[str, list[str]]]:
+        """Return (n x dim float32 matrix, {"pids", "doc_ids", "tiers"}) of `model`'s vectors in passage order."""
+        rows = self.conn.execute(
+            "SELECT e.passage_id, p.doc_id, p.tier, e.vector FROM embeddings e JOIN passages p USING (passage_id) "
+            "WHERE e.model=? ORDER BY p.rowid",
+            (model,),
+        ).fetchall()
+        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return vectors, {"pids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows], "tiers": [r[2] for r in rows]}
+
+    def vector_index(self, model: str) -> VectorSearch:
+        """Return this store's exact vector index of `model` (a matrix derived from the table; call .sync())."""
+        if model not in self._vector_indexes:
+            from medcite.index.dense import DenseIndex  # dense builds on this module
+
+            self._vector_indexes[model] = DenseIndex(self, model)
+        return self._vector_indexes[model]
 
     # ------------------------------------------------------------------ derived indexes
     def iter_bm25_rows(self, doc_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, str, str]]:
@@ -363,6 +642,35 @@ class SQLiteStore:
             )
         ]
 
+    def passage_texts(self, tiers: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """Yield (doc_id, text) of every passage of `tiers`, in rowid order."""
+        tiers = list(tiers)
+        marks = ",".join("?" * len(tiers))
+        yield from self.conn.execute(f"SELECT doc_id, text FROM passages WHERE tier IN ({marks}) ORDER BY rowid", tiers)
+
+    def source_ids(self) -> dict[str, str]:
+        """Return {doc_id: source_id} of every document."""
+        return {doc_id: source_id for doc_id, source_id in self.conn.execute("SELECT doc_id, source_id FROM documents")}
+
+    def labels_with_rxcui(self, code: str) -> list[tuple[str, dict[str, Any]]]:
+        """Return (doc_id, meta) of the labels whose meta lists RxNorm `code` (sorted by doc id)."""
+        rows = self.conn.execute(
+            "SELECT doc_id, meta FROM documents WHERE tier='label' AND meta LIKE ? ORDER BY doc_id", (f'%"{code}"%',)
+        )
+        out = []
+        for doc_id, meta in rows:
+            info = json.loads(meta).get("meta", {})
+            if code in (info.get("rxcui") or []):  # LIKE is a prefilter: the code must be an rxcui
+                out.append((doc_id, info))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Return {"documents": n, "passages": n}."""
+        docs, passages = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)"
+        ).fetchone()
+        return {"documents": docs, "passages": passages}
+
     def document_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Return {doc_id: {title, tier, source_kind, source_id, date, url, version, meta}} for the ids."""
         out: dict[str, dict[str, Any]] = {}
@@ -401,6 +709,16 @@ class SQLiteStore:
     def synonyms(self, generic: str) -> list[str]:
         """Return every dictionary name (brand, synonym) that resolves to `generic`."""
         rows = self.conn.execute("SELECT DISTINCT name_norm FROM drug_names WHERE generic=? ORDER BY name_norm", (generic.lower(),))
+        return [r[0] for r in rows]
+
+    def brand_generics(self, name: str, limit: int = 3) -> list[str]:
+        """Return the generics of `name` when the dictionary knows it as a brand and not as a generic."""
+        norm = normalize_name(name)
+        rows = self.conn.execute(
+            "SELECT DISTINCT generic FROM drug_names WHERE name_norm=? AND kind='brand' AND NOT EXISTS "
+            "(SELECT 1 FROM drug_names WHERE name_norm=? AND kind='generic') ORDER BY generic LIMIT ?",
+            (norm, norm, limit),
+        )
         return [r[0] for r in rows]
 
     def abbreviation_rows(self, min_count: int = 1) -> list[tuple[str, str, int]]:
@@ -448,28 +766,18 @@ class SQLiteStore:
         }
 
 
-T = TypeVar("T")
-_CORPUS_CACHE: dict[str, tuple[tuple[str, int], Any]] = {}
-_CORPUS_CACHE_LOCK = threading.Lock()
+def open_store(path: str | Path, readonly: bool = False, create: bool = True, cache: CorpusCache | None = None) -> Store:
+    """Return the store at `path` (created when missing unless readonly/create=False).
+
+    A `postgresql://` URI opens the PostgreSQL backend (the `postgres` extra); anything else is a
+    SQLite file. Stores given the same `cache` share what is derived from the corpus."""
+    if is_server_uri(str(path)):
+        from medcite.index.postgres import PostgresStore  # optional extra: imported only when asked for
+
+        return PostgresStore(str(path), readonly=readonly, create=create, cache=cache)
+    return SQLiteStore(path, readonly=readonly, create=create, cache=cache)
 
 
-def corpus_cached(store, name: str, build: Callable[[], T]) -> T:
-    """Return `build()` for this index file at its current corpus version, built once per process.
-
-    One entry is kept per `name` (one index per process is the norm: memory stays flat); a new
-    corpus version or another index file rebuilds it. Used for what is derived from the whole
-    corpus: the drug lexicon, the label catalog, the abbreviation tables."""
-    key = (str(getattr(store, "path", id(store))), store.corpus_version())
-    with _CORPUS_CACHE_LOCK:
-        hit = _CORPUS_CACHE.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    value = build()
-    with _CORPUS_CACHE_LOCK:
-        _CORPUS_CACHE[name] = (key, value)
-    return value
-
-
-def open_store(path: str | Path, readonly: bool = False, create: bool = True) -> SQLiteStore:
-    """Return the store at `path` (created when missing unless readonly/create=False)."""
-    return SQLiteStore(path, readonly=readonly, create=create)
+def is_server_uri(location: str) -> bool:
+    """Return True when `location` names a database server (postgresql:// or postgres://), not a file."""
+    return location.startswith(("postgresql://", "postgres://"))
