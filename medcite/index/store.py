@@ -107,7 +107,7 @@ def bm25_body(title: str, section: str, text: str) -> str:
 T = TypeVar("T")
 
 
-def _older(incoming: str | None, stored: str | None) -> bool:
+def older_version(incoming: str | None, stored: str | None) -> bool:
     """Return True when both versions are numbers and `incoming` is the lower one."""
     try:
         return int(incoming) < int(stored)  # type: ignore[arg-type]
@@ -439,7 +439,7 @@ class SQLiteStore:
             # read from openFDA JSON, an NGC XML of a summary read from the JSONL): the first one stays,
             # so re-ingesting a folder never flip-flops between the two.
             return "unchanged"
-        if row is not None and _older(doc.version, row[2]):
+        if row is not None and older_version(doc.version, row[2]):
             # An older version of a stored record (e.g. a 2014 SPL of a label whose 2022 version is
             # held) never replaces the newer one.
             return "unchanged"
@@ -696,7 +696,9 @@ class SQLiteStore:
 
     def drug_name_rows(self) -> list[tuple[str, str, str]]:
         """Return every (name, generic, kind) row of the drug dictionary."""
-        return [tuple(r) for r in self.conn.execute("SELECT DISTINCT name, generic, kind FROM drug_names")]
+        # In first-insertion order, spelled out so that every backend returns the same list.
+        return [tuple(r) for r in self.conn.execute(
+            "SELECT name, generic, kind FROM drug_names GROUP BY name, generic, kind ORDER BY MIN(rowid)")]
 
     def resolve_drug(self, name: str) -> list[str]:
         """Return the generic names a drug name resolves to (most sources first)."""
@@ -726,7 +728,7 @@ class SQLiteStore:
         return [
             tuple(r)
             for r in self.conn.execute(
-                "SELECT short, long, COUNT(*) n FROM doc_abbreviations GROUP BY short, long HAVING n>=? ORDER BY short, n DESC",
+                "SELECT short, long, COUNT(*) n FROM doc_abbreviations GROUP BY short, long HAVING n>=? ORDER BY short, n DESC, long",
                 (min_count,),
             )
         ]
