@@ -39,8 +39,11 @@ import numpy as np
 
 from medcite.errors import IndexMissingError, MedciteError, NotFoundError
 from medcite.index.lexical import LexicalIndex, build_analyzer
-from medcite.index.store import CorpusCache, VectorSearch, bm25_body, normalize_name, older_version
-from medcite.records import Document, DrugName, Hit, Passage, Section
+from medcite.index.store import (
+    HIT_COLUMNS, CorpusCache, VectorSearch, bm25_body, hit_of, meta_entry, normalize_name, older_version, sections_of,
+    tier_counts,
+)
+from medcite.records import Document, DrugName, Hit, Passage
 from medcite.settings import LexicalBackend, load_settings
 
 T = TypeVar("T")
@@ -355,16 +358,8 @@ class PostgresStore:
         """Return Hits for the given passage ids, in the given order (unknown ids are left out)."""
         if not passage_ids:
             return []
-        rows = self.conn.execute(
-            "SELECT p.passage_id, p.doc_id, p.tier, d.source_kind, d.source_id, d.title, p.section, p.text,"
-            " p.section_code, d.url, d.date FROM passages p JOIN documents d USING (doc_id) WHERE p.passage_id = ANY(%s)",
-            (list(passage_ids),),
-        )
-        found = {
-            r[0]: Hit(passage_id=r[0], doc_id=r[1], tier=r[2], source_kind=r[3], source_id=r[4], title=r[5], section=r[6],
-                      text=r[7], score=(scores or {}).get(r[0], 0.0), section_code=r[8], url=r[9], date=r[10])
-            for r in rows
-        }
+        rows = self.conn.execute(f"SELECT {HIT_COLUMNS} WHERE p.passage_id = ANY(%s)", (list(passage_ids),))
+        found = {r[0]: hit_of(r, scores) for r in rows}
         return [found[p] for p in passage_ids if p in found]
 
     def get_document(self, doc_id: str) -> Document:
@@ -374,13 +369,8 @@ class PostgresStore:
             " WHERE doc_id=%s", (doc_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"{doc_id}: no such document in the index (try `medcite search`)")
-        sections: list[Section] = []
-        for name, code, text in self.conn.execute(
-                "SELECT section, section_code, text FROM passages WHERE doc_id=%s ORDER BY ordinal", (doc_id,)):
-            if sections and sections[-1].name == name and sections[-1].code == code:
-                sections[-1].text += "\n" + text
-            else:
-                sections.append(Section(name=name, code=code, text=text))
+        sections = sections_of(self.conn.execute(
+            "SELECT section, section_code, text FROM passages WHERE doc_id=%s ORDER BY ordinal", (doc_id,)))
         return Document(doc_id=row[0], tier=row[1], source_kind=row[2], source_id=row[3], title=row[4], sections=sections,
                         date=row[5], url=row[6], version=row[7], meta=json.loads(row[8]).get("meta", {}), source_file=row[9])
 
@@ -404,11 +394,7 @@ class PostgresStore:
         rows = self.conn.execute(
             "SELECT doc_id, title, tier, source_kind, source_id, date, url, version, meta FROM documents WHERE doc_id = ANY(%s)",
             (list(dict.fromkeys(doc_ids)),))
-        return {
-            r[0]: {"title": r[1], "tier": r[2], "source_kind": r[3], "source_id": r[4], "date": r[5], "url": r[6],
-                   "version": r[7], "meta": json.loads(r[8]).get("meta", {})}
-            for r in rows
-        }
+        return {r[0]: meta_entry(*r[1:]) for r in rows}
 
     def documents_by_kind(self, tier: str | None = None, source_kind: str | None = None) -> list[str]:
         """Return the doc ids of a tier and/or source kind, sorted."""
@@ -468,16 +454,9 @@ class PostgresStore:
 
     def stats(self) -> dict[str, Any]:
         """Return counts per tier and source kind, drug dictionary size, corpus version and sizes."""
-        by_tier: dict[str, dict[str, Any]] = {}
-        for tier, kind, ndocs in self.conn.execute(
-                "SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY 1, 2"):
-            t = by_tier.setdefault(tier, {"documents": 0, "passages": 0, "sources": {}})
-            t["documents"] += ndocs
-            t["sources"][kind] = {"documents": ndocs, "passages": 0}
-        for tier, kind, npass in self.conn.execute(
-                "SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id) GROUP BY 1, 2"):
-            by_tier[tier]["passages"] += npass
-            by_tier[tier]["sources"][kind]["passages"] = npass
+        by_tier = tier_counts(
+            self.conn.execute("SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY 1, 2"),
+            self.conn.execute("SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id) GROUP BY 1, 2"))
         drug = dict(self.conn.execute("SELECT source, COUNT(*) FROM drug_names GROUP BY source ORDER BY source").fetchall())
         one = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
         return {
@@ -558,9 +537,14 @@ class PgVectorIndex:
                     + " ORDER BY e.vector <#> %s LIMIT %s",
                     (q, self.model, tier, q, k + 20) if tier else (q, self.model, q, k + 20),
                 ).fetchall()
-        hits = [(pid, float(score)) for pid, score in rows]
-        hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
-        return hits[:k]
+        return _best(rows, k)
+
+
+def _best(rows: Iterable[tuple[str, float]], k: int) -> list[tuple[str, float]]:
+    """Return the k best (passage_id, score), ties broken on the id as the embedded indexes do."""
+    hits = [(pid, float(score)) for pid, score in rows]
+    hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
+    return hits[:k]
 
 
 def _list(ids: Iterable[str] | None) -> list[str] | None:
@@ -604,9 +588,7 @@ class PgFullText:
             " ORDER BY score DESC, passage_id COLLATE \"C\" LIMIT %s",
             (*queries, *queries, tier, tier, doc_ids, doc_ids, k + 20),
         ).fetchall()
-        hits = [(pid, float(score)) for pid, score in rows]
-        hits.sort(key=lambda h: (-round(h[1], 6), h[0]))
-        return hits[:k]
+        return _best(rows, k)
 
     def doc_freq(self, term: str) -> int:
         """Return how many passages hold `term` (analyzed by PostgreSQL)."""

@@ -18,7 +18,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -113,6 +113,47 @@ def older_version(incoming: str | None, stored: str | None) -> bool:
         return int(incoming) < int(stored)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
+
+
+HIT_COLUMNS = ("p.passage_id, p.doc_id, p.tier, d.source_kind, d.source_id, d.title, p.section, p.text,"
+               " p.section_code, d.url, d.date FROM passages p JOIN documents d USING (doc_id)")
+
+
+def hit_of(row: Sequence[Any], scores: dict[str, float] | None) -> Hit:
+    """Return the Hit of one row of HIT_COLUMNS (score from `scores`, else 0)."""
+    return Hit(passage_id=row[0], doc_id=row[1], tier=row[2], source_kind=row[3], source_id=row[4], title=row[5],
+               section=row[6], text=row[7], score=(scores or {}).get(row[0], 0.0), section_code=row[8], url=row[9], date=row[10])
+
+
+def sections_of(rows: Iterable[tuple[str, str | None, str]]) -> list[Section]:
+    """Return the sections rebuilt from (section, section_code, text) passage rows in order."""
+    sections: list[Section] = []
+    for name, code, text in rows:
+        if sections and sections[-1].name == name and sections[-1].code == code:
+            sections[-1].text += "\n" + text
+        else:
+            sections.append(Section(name=name, code=code, text=text))
+    return sections
+
+
+def meta_entry(title, tier, source_kind, source_id, date, url, version, meta: str) -> dict[str, Any]:
+    """Return one value of `document_meta` from the stored columns (meta is the stored JSON)."""
+    return {"title": title, "tier": tier, "source_kind": source_kind, "source_id": source_id, "date": date, "url": url,
+            "version": version, "meta": json.loads(meta).get("meta", {})}
+
+
+def tier_counts(doc_rows: Iterable[tuple[str, str, int]], passage_rows: Iterable[tuple[str, str, int]]) -> dict[str, dict[str, Any]]:
+    """Return stats' {tier: {documents, passages, sources: {kind: {documents, passages}}}} from
+    (tier, source_kind, count) rows of documents and of passages."""
+    by_tier: dict[str, dict[str, Any]] = {}
+    for tier, kind, ndocs in doc_rows:
+        t = by_tier.setdefault(tier, {"documents": 0, "passages": 0, "sources": {}})
+        t["documents"] += ndocs
+        t["sources"][kind] = {"documents": ndocs, "passages": 0}
+    for tier, kind, npass in passage_rows:
+        by_tier[tier]["passages"] += npass
+        by_tier[tier]["sources"][kind]["passages"] = npass
+    return by_tier
 
 
 def normalize_name(name: str) -> str:
@@ -599,17 +640,8 @@ class SQLiteStore:
         for i in range(0, len(passage_ids), 500):
             chunk = passage_ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                "SELECT p.passage_id, p.doc_id, p.tier, d.source_kind, d.source_id, d.title, p.section, p.text,"
-                " p.section_code, d.url, d.date FROM passages p JOIN documents d USING (doc_id)"
-                f" WHERE p.passage_id IN ({marks})",
-                chunk,
-            )
-            for r in rows:
-                found[r[0]] = Hit(
-                    passage_id=r[0], doc_id=r[1], tier=r[2], source_kind=r[3], source_id=r[4], title=r[5],
-                    section=r[6], text=r[7], score=(scores or {}).get(r[0], 0.0), section_code=r[8], url=r[9], date=r[10],
-                )
+            for r in self.conn.execute(f"SELECT {HIT_COLUMNS} WHERE p.passage_id IN ({marks})", chunk):
+                found[r[0]] = hit_of(r, scores)
         return [found[p] for p in passage_ids if p in found]
 
     def get_document(self, doc_id: str) -> Document:
@@ -618,14 +650,8 @@ class SQLiteStore:
         if row is None:
             raise NotFoundError(f"{doc_id}: no such document in the index (try `medcite search`)")
         stored = json.loads(row["meta"])
-        sections: list[Section] = []
-        for name, code, text in self.conn.execute(
-            "SELECT section, section_code, text FROM passages WHERE doc_id=? ORDER BY ordinal", (doc_id,)
-        ):
-            if sections and sections[-1].name == name and sections[-1].code == code:
-                sections[-1].text += "\n" + text
-            else:
-                sections.append(Section(name=name, code=code, text=text))
+        sections = sections_of(self.conn.execute(
+            "SELECT section, section_code, text FROM passages WHERE doc_id=? ORDER BY ordinal", (doc_id,)))
         return Document(
             doc_id=row["doc_id"], tier=row["tier"], source_kind=row["source_kind"], source_id=row["source_id"],
             title=row["title"], sections=sections, date=row["date"], url=row["url"], version=row["version"],
@@ -679,10 +705,8 @@ class SQLiteStore:
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(f"SELECT * FROM documents WHERE doc_id IN ({marks})", chunk):
-                out[r["doc_id"]] = {
-                    "title": r["title"], "tier": r["tier"], "source_kind": r["source_kind"], "source_id": r["source_id"],
-                    "date": r["date"], "url": r["url"], "version": r["version"], "meta": json.loads(r["meta"]).get("meta", {}),
-                }
+                out[r["doc_id"]] = meta_entry(r["title"], r["tier"], r["source_kind"], r["source_id"], r["date"], r["url"],
+                                              r["version"], r["meta"])
         return out
 
     def documents_by_kind(self, tier: str | None = None, source_kind: str | None = None) -> list[str]:
@@ -735,18 +759,10 @@ class SQLiteStore:
 
     def stats(self) -> dict[str, Any]:
         """Return counts per tier and source kind, drug dictionary size, corpus version and index sizes."""
-        by_tier: dict[str, dict[str, Any]] = {}
-        for tier, kind, ndocs in self.conn.execute(
-            "SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY tier, source_kind"
-        ):
-            t = by_tier.setdefault(tier, {"documents": 0, "passages": 0, "sources": {}})
-            t["documents"] += ndocs
-            t["sources"][kind] = {"documents": ndocs, "passages": 0}
-        for tier, kind, npass in self.conn.execute(
-            "SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id) GROUP BY p.tier, d.source_kind"
-        ):
-            by_tier[tier]["passages"] += npass
-            by_tier[tier]["sources"][kind]["passages"] = npass
+        by_tier = tier_counts(
+            self.conn.execute("SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY tier, source_kind"),
+            self.conn.execute("SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id)"
+                              " GROUP BY p.tier, d.source_kind"))
         drug = {
             src: n for src, n in self.conn.execute("SELECT source, COUNT(*) FROM drug_names GROUP BY source ORDER BY source")
         }
