@@ -321,6 +321,7 @@ class PostgresStore:
             sql, args = sql + " WHERE p.doc_id = ANY(%s)", [list(doc_ids)]
         # A server-side cursor streams the rows: a rebuild of millions of passages stays in little memory.
         with self.conn.transaction(), self.conn.cursor(name="medcite_bm25_rows") as cur:
+            cur.itersize = 5000  # rows per round trip (default 100)
             cur.execute(sql + " ORDER BY p.seq", args)
             for pid, doc_id, tier, title, section, text in cur:
                 yield pid, doc_id, tier, bm25_body(title, section, text)
@@ -386,6 +387,7 @@ class PostgresStore:
     def passage_texts(self, tiers: Iterable[str]) -> Iterator[tuple[str, str]]:
         """Yield (doc_id, text) of every passage of `tiers`, in insertion order."""
         with self.conn.transaction(), self.conn.cursor(name="medcite_passage_texts") as cur:
+            cur.itersize = 5000
             cur.execute("SELECT doc_id, text FROM passages WHERE tier = ANY(%s) ORDER BY seq", (list(tiers),))
             yield from cur
 
