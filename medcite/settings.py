@@ -10,15 +10,23 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
 from pathlib import Path
 
 DEFAULT_INDEX = "medcite.db"
+
+
+class LexicalBackend(StrEnum):
+    """Which engine answers lexical search on a PostgreSQL index (README "PostgreSQL")."""
+
+    TANTIVY = "tantivy"  # BM25 in a local tantivy index built from the database rows per corpus version
+    POSTGRES = "postgres"  # PostgreSQL full text (tsvector, ts_rank) in the database: nothing local
 # Fields that never change an answer (paths, limits, serving, ingest): left out of the settings hash.
 OPERATIONAL_FIELDS = frozenset({
     "index_path", "query_timeout_s", "log_patient_text", "max_question_chars", "max_facts_bytes",
     "max_drugs_per_case", "max_drug_mentions", "max_bundle_entries", "max_body_bytes", "max_json_depth", "body_timeout_s",
     "workers", "max_queue", "max_connections", "fhir_servers", "fhir_deadline_s", "fhir_max_response_bytes",
-    "ingest_max_inflated_mb", "ingest_max_ratio", "ingest_max_errors_per_file",
+    "ingest_max_inflated_mb", "ingest_max_ratio", "ingest_max_errors_per_file", "local_dir",
 })
 
 
@@ -26,7 +34,9 @@ OPERATIONAL_FIELDS = frozenset({
 class Settings:
     """Pipeline settings. Field docs are the README's settings table."""
 
-    index_path: str = DEFAULT_INDEX  # MEDCITE_INDEX: the SQLite file (system of record)
+    index_path: str = DEFAULT_INDEX  # MEDCITE_INDEX: the SQLite file, or a postgresql:// URI (system of record)
+    pg_lexical: str = LexicalBackend.TANTIVY.value  # lexical search of a PostgreSQL index: tantivy | postgres
+    local_dir: str = ""  # MEDCITE_LOCAL_DIR: where a PostgreSQL index keeps local derived files (default ~/.cache/medcite)
     chunk_words: int = 180  # passages are at most this many words, never across sections
     retrieval_mode: str = "hybrid"  # bm25 | dense | hybrid
     rrf_k: int = 60  # reciprocal-rank-fusion constant

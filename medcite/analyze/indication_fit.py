@@ -24,7 +24,6 @@ import numpy as np
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.dose_check import ADULT_AGE
 from medcite.analyze.label_text import COMBINATION_USE, SEE_REF, IndicationUnit, LabelText, Span, indication_units, sentences_of, terms
-from medcite.index.store import corpus_cached
 from medcite.records import CaseFacts, IndicationStatus
 
 ON_LABEL_SIM = 0.62  # cosine of MiniLM vectors: "focal seizures" ~ "partial-onset seizures" is 0.69
@@ -143,7 +142,7 @@ def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
 def _vectors(store, texts: list[str]) -> np.ndarray:
     from medcite.index.embed import get_embedder
 
-    cache: dict[str, np.ndarray] = corpus_cached(store, "indication_vectors", dict)
+    cache: dict[str, np.ndarray] = store.cached("indication_vectors", dict)
     missing = [t for t in dict.fromkeys(texts) if t not in cache]
     if missing:
         for t, v in zip(missing, get_embedder().embed(missing)):

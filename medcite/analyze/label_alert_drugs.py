@@ -28,7 +28,6 @@ from medcite.analyze.label_text import (
     sentence_spans,
 )
 from medcite.analyze.patient import days_since
-from medcite.index.store import corpus_cached
 from medcite.records import AlertKind, CaseFacts, DrugMention, Genotype
 
 # ---------------------------------------------------------------- genotypes and ancestry
@@ -350,7 +349,7 @@ def class_lookup(store) -> Callable[[str], list[str]]:
     for a label that names only the class; pass it to `case_alerts(..., examples=)`. The labels'
     passages that name the drug are found with the lexical index, and each drug is read once per
     index and corpus version."""
-    known: dict[str, list[str]] = corpus_cached(store, "label_class_examples", dict)
+    known: dict[str, list[str]] = store.cached("label_class_examples", dict)
 
     def lookup(generic: str) -> list[str]:
         key = generic.lower()

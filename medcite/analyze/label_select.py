@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from medcite.analyze.indication import ConditionTerms, IndicationMatch, match_indication, verdict_rank
 from medcite.analyze.label_text import LabelText, load_label, terms
-from medcite.index.store import corpus_cached
 
 # Counter-ions, salts and hydrates: chemistry words that name the form of the drug substance,
 # not a different drug.
@@ -43,7 +42,7 @@ def base_name(name: str) -> str:
 def label_catalog(store) -> dict[str, list[str]]:
     """Return {base generic name: [label doc ids]} for every label in the index (cached per index
     file and corpus version, so the JSON of every label's meta is read once per process)."""
-    return corpus_cached(store, "label_catalog", lambda: _build_catalog(store))
+    return store.cached("label_catalog", lambda: _build_catalog(store))
 
 
 def _build_catalog(store) -> dict[str, list[str]]:

@@ -293,7 +293,7 @@ def mine_glosses(store) -> dict[str, str]:
 
     everyday = common_english_words(GLOSS_COMMON_WORDS)
     docs: dict[tuple[str, str], set[str]] = {}
-    for doc_id, text in store.conn.execute("SELECT doc_id, text FROM passages WHERE tier='label'"):
+    for doc_id, text in store.passage_texts(["label"]):
         for m in _GLOSS.finditer(text.lower()):
             words = m.group(1).split()
             while words and words[0] in _GLOSS_LEAD:

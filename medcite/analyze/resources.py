@@ -30,7 +30,6 @@ from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.label_dosing import LABEL_MODEL_VERSION
 from medcite.analyze.question import ClassCatalog, build_class_catalog, gloss_matcher, mine_glosses
 from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
-from medcite.index.store import corpus_cached
 
 RESOURCES_VERSION = 6  # bump when a resource changes shape: the saved file is then rebuilt
 
@@ -173,4 +172,4 @@ def _load_or_build(store) -> CaseResources:
 
 def case_resources(store) -> CaseResources:
     """Return the resources of the index (loaded or built once per process and corpus version)."""
-    return corpus_cached(store, "case_resources", lambda: _load_or_build(store))
+    return store.cached("case_resources", lambda: _load_or_build(store))

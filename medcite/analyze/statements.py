@@ -67,8 +67,7 @@ def mine_verbs(store, tiers: tuple[str, ...] = ("label", "guideline")) -> VerbLe
     """Return the verb lexicon mined from the passages of `tiers` (see the module docstring)."""
     after: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    marks = ",".join("?" * len(tiers))
-    for (text,) in store.conn.execute(f"SELECT text FROM passages WHERE tier IN ({marks})", tiers):
+    for _, text in store.passage_texts(tiers):
         low = text.lower()
         after.update(_AFTER_MODAL.findall(low))
         total.update(_WORD.findall(low))
@@ -103,8 +102,7 @@ def mine_boilerplate(store, tiers: tuple[str, ...] = ("label", "guideline")) -> 
     from medcite.analyze.label_text import sentence_spans
 
     docs: dict[str, set[str]] = {}
-    marks = ",".join("?" * len(tiers))
-    for doc_id, text in store.conn.execute(f"SELECT doc_id, text FROM passages WHERE tier IN ({marks})", tiers):
+    for doc_id, text in store.passage_texts(tiers):
         for s, e in sentence_spans(text):
             if e - s >= BOILERPLATE_MIN_CHARS:
                 docs.setdefault(statement_key(text[s:e]), set()).add(doc_id)

@@ -44,7 +44,7 @@ from medcite.api.schemas import (
 )
 from medcite.api.security import AccessPolicy, strip_query
 from medcite.errors import IndexMissingError, MedciteError, NotFoundError
-from medcite.index.store import open_store
+from medcite.index.store import CorpusCache, is_server_uri, open_store
 from medcite.limits import LimitExceeded, bounded_ask, check_question, refuse
 from medcite.records import Answer
 from medcite.settings import Settings, load_settings
@@ -164,7 +164,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await asyncio.to_thread(warm_up, settings.index_path)
+        await asyncio.to_thread(warm_up, settings.index_path, pool.cache)
         yield
         pool.close()
         health.close()
@@ -301,18 +301,19 @@ def create_app(
     return app
 
 
-def warm_up(index_path: str) -> None:
+def warm_up(index_path: str, cache: CorpusCache | None = None) -> None:
     """Load (or build, for an index ingested by an older version) what answering needs from the
     whole corpus, before the first query and outside its time limit: a query that had to build it
-    would be stopped at the limit every time, and the server would never answer."""
-    if not Path(index_path).exists():
+    would be stopped at the limit every time, and the server would never answer. `cache` is the
+    query pool's, so that its workers find what was loaded here."""
+    if not is_server_uri(index_path) and not Path(index_path).exists():
         return  # every query says so (503); nothing to load
     try:
         from medcite.analyze.resources import case_resources
     except ModuleNotFoundError:
         return
     try:
-        store = open_store(index_path, readonly=True, create=False)
+        store = open_store(index_path, readonly=True, create=False, cache=cache)
         try:
             case_resources(store)
         finally:

@@ -22,7 +22,6 @@ resource that does not parse, or an impossible dose, makes the hook request malf
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -367,19 +366,13 @@ def resolve_orders(store, orders: list[DraftOrder]) -> None:
         if not order.rxnorm:
             continue
         for code in order.rxnorm:
-            rows = store.conn.execute(
-                "SELECT doc_id, meta FROM documents WHERE tier='label' AND meta LIKE ? ORDER BY doc_id", (f'%"{code}"%',)
-            ).fetchall()
-            for doc_id, meta in rows:
-                info = json.loads(meta).get("meta", {})
-                if code in (info.get("rxcui") or []):
-                    order.label_doc_id = doc_id
-                    generics = info.get("generic_names") or []
-                    # The generic name is what the drug dictionary resolves; a coded order's display
-                    # text is often a product string ("... 60 MG Oral Tablet").
-                    if generics:
-                        order.drug = generics[0].lower()
-                    break
+            for doc_id, info in store.labels_with_rxcui(code)[:1]:
+                order.label_doc_id = doc_id
+                generics = info.get("generic_names") or []
+                # The generic name is what the drug dictionary resolves; a coded order's display
+                # text is often a product string ("... 60 MG Oral Tablet").
+                if generics:
+                    order.drug = generics[0].lower()
             if order.label_doc_id:
                 break
         if not order.drug:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from medcite.index.store import SQLiteStore, open_store
+from medcite.index.store import CorpusCache, Store, open_store
 
 T = TypeVar("T")
 
@@ -64,21 +64,23 @@ class _Job:
         self.lock = threading.Lock()
         self.state = _QUEUED
         self.thread_id: int | None = None
-        self.store: SQLiteStore | None = None
+        self.store: Store | None = None
 
 
 class StorePool:
     """Worker threads that each hold a read-only store of one index file, behind a bounded queue."""
 
     def __init__(self, index_path: str, workers: int = 4, max_queue: int = 8,
-                 opener: Callable[[str], SQLiteStore] | None = None):
+                 opener: Callable[[str], Store] | None = None):
         self.index_path = index_path
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, max_queue)
-        self._opener = opener or (lambda path: open_store(path, readonly=True, create=False))
+        # One corpus cache for all workers: the lexicon and catalogs are built once, not per thread.
+        self.cache = CorpusCache()
+        self._opener = opener or (lambda path: open_store(path, readonly=True, create=False, cache=self.cache))
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._local = threading.local()
-        self._stores: list[SQLiteStore] = []
+        self._stores: list[Store] = []
         self._lock = threading.Lock()  # guards _stores, _in_pool, _seconds
         self._in_pool = 0  # admitted and not yet finished (running, waiting, or being stopped)
         self._seconds = 0.1  # moving average of a query's duration, for Retry-After
@@ -87,7 +89,7 @@ class StorePool:
             t.start()
 
     # ------------------------------------------------------------------ per-thread store
-    def _store(self) -> SQLiteStore:
+    def _store(self) -> Store:
         store = getattr(self._local, "store", None)
         if store is None:
             store = self._opener(self.index_path)
@@ -163,7 +165,7 @@ class StorePool:
             elif job.state == _RUNNING:
                 job.state = _CANCELLED
                 if job.store is not None:
-                    job.store.conn.interrupt()  # a running SQL statement fails with "interrupted"
+                    job.store.interrupt()  # a running SQL statement fails with "interrupted"
                 _SET_ASYNC_EXC(job.thread_id, QueryCancelled)
 
     # ------------------------------------------------------------------ admission and running

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from medcite.eval.metrics import Qrels, evaluate, write_trec_run
-from medcite.index.store import SQLiteStore
+from medcite.index.store import SQLiteStore, Store
 from medcite.records import Document, RecordError
 from medcite.settings import Settings
 
@@ -66,7 +66,7 @@ class EvalResult:
 
 
 @contextmanager
-def work_store(workdir: str | Path | None) -> Iterator[SQLiteStore]:
+def work_store(workdir: str | Path | None) -> Iterator[Store]:
     """Yield a writable store in `workdir` (kept) or in a temporary folder (deleted afterwards)."""
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,7 @@ def work_store(workdir: str | Path | None) -> Iterator[SQLiteStore]:
             store.close()
 
 
-def index_documents(store: SQLiteStore, documents: Iterable[Document | RecordError], source: str, signature: str,
+def index_documents(store: Store, documents: Iterable[Document | RecordError], source: str, signature: str,
                     settings: Settings, embed: bool = True, on_stage: Stage | None = None) -> float:
     """Store `documents` with the ingest driver's batch writer and build the search indexes.
 
@@ -112,7 +112,7 @@ def index_documents(store: SQLiteStore, documents: Iterable[Document | RecordErr
     return time.perf_counter() - started
 
 
-def run_queries(store: SQLiteStore, queries: Mapping[str, str], settings: Settings, mode: str,
+def run_queries(store: Store, queries: Mapping[str, str], settings: Settings, mode: str,
                 doc_key: Mapping[str, str] | None = None, on_stage: Stage | None = None) -> tuple[dict[str, list[str]], float]:
     """Return ({query id: benchmark doc ids, best first}, seconds spent in retrieval).
 
@@ -135,7 +135,7 @@ def run_queries(store: SQLiteStore, queries: Mapping[str, str], settings: Settin
     return run, spent
 
 
-def evaluate_store(store: SQLiteStore, dataset: str, split: str, queries: Mapping[str, str], qrels: Qrels,
+def evaluate_store(store: Store, dataset: str, split: str, queries: Mapping[str, str], qrels: Qrels,
                    settings: Settings, mode: str, doc_key: Mapping[str, str] | None, index_seconds: float,
                    run_file: str | Path | None = None, on_stage: Stage | None = None) -> EvalResult:
     """Return the EvalResult of running `queries` (those judged in `qrels`) against `store`."""
@@ -143,14 +143,14 @@ def evaluate_store(store: SQLiteStore, dataset: str, split: str, queries: Mappin
     run, seconds = run_queries(store, judged, settings, mode, doc_key, on_stage)
     if run_file:
         write_trec_run(run_file, run, tag=f"medcite-{mode}")
-    counts = store.conn.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)").fetchone()
+    counts = store.counts()
     metrics = evaluate(qrels, run)
     return EvalResult(
         dataset=dataset, split=split, mode=mode, metrics=metrics, queries=int(metrics["queries"]), seconds=seconds,
-        documents=counts[0], passages=counts[1], index_seconds=index_seconds, settings_hash=settings.hash(), run=run,
+        documents=counts["documents"], passages=counts["passages"], index_seconds=index_seconds, settings_hash=settings.hash(), run=run,
     )
 
 
-def doc_keys(store: SQLiteStore) -> dict[str, str]:
+def doc_keys(store: Store) -> dict[str, str]:
     """Return {store doc id: source id} for every document of the store (benchmark ids)."""
-    return {doc_id: source_id for doc_id, source_id in store.conn.execute("SELECT doc_id, source_id FROM documents")}
+    return store.source_ids()

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,7 @@ import numpy as np
 
 from medcite.index.ann import AnnParams, HnswGraph, open_graph, write_graph
 from medcite.index.embed import DIM, get_embedder, model_name
-from medcite.index.store import SQLiteStore, bm25_body
+from medcite.index.store import Store, VectorIndex, bm25_body
 from medcite.settings import Settings, load_settings
 
 WRITE_BATCH = 256  # passages embedded and committed per transaction
@@ -54,27 +53,18 @@ def _tiers(settings: Settings) -> list[str] | None:
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
-def missing_passages(store: SQLiteStore, model: str, tiers: list[str] | None) -> list[tuple[str, str]]:
-    """Return (passage_id, embedding text) of the passages with no vector of `model`, in rowid order."""
-    sql = (
-        "SELECT p.passage_id, d.title, p.section, p.text FROM passages p JOIN documents d USING (doc_id) "
-        "LEFT JOIN embeddings e ON e.passage_id = p.passage_id AND e.model = ? WHERE e.passage_id IS NULL"
-    )
-    args: list[Any] = [model]
-    if tiers is not None:
-        sql += f" AND p.tier IN ({','.join('?' * len(tiers))})"
-        args += tiers
-    rows = store.conn.execute(sql + " ORDER BY p.rowid", args).fetchall()
-    return [(pid, embedding_text(title, section, text)) for pid, title, section, text in rows]
+def missing_passages(store: Store, model: str, tiers: list[str] | None) -> list[tuple[str, str]]:
+    """Return (passage_id, embedding text) of the passages with no vector of `model`, in insertion order."""
+    return [(pid, embedding_text(title, section, text)) for pid, title, section, text in store.missing_embeddings(model, tiers)]
 
 
-def put_vectors(store: SQLiteStore, model: str, pairs: Iterable[tuple[str, np.ndarray]]) -> None:
+def put_vectors(store: Store, model: str, pairs: Iterable[tuple[str, np.ndarray]]) -> None:
     """Store (passage_id, vector) pairs of `model` in one transaction, replacing older ones."""
     with store.transaction():
         store.put_embeddings(model, pairs)
 
 
-def sync_embeddings(store: SQLiteStore, on_stage: Callable[[str, int], Any] | None = None,
+def sync_embeddings(store: Store, on_stage: Callable[[str, int], Any] | None = None,
                     settings: Settings | None = None) -> str:
     """Embed passages lacking a vector, then refresh the dense matrix; return a one-line summary.
 
@@ -121,7 +111,7 @@ _EMPTY = _Matrix(np.zeros((0, DIM), dtype=np.float32), [], {}, {}, {})
 class DenseIndex:
     """Inner-product search over the derived matrix of one store and model (exact, or HNSW above a size)."""
 
-    def __init__(self, store: SQLiteStore, model: str, settings: Settings | None = None):
+    def __init__(self, store: Store, model: str, settings: Settings | None = None):
         self.store = store
         self.model = model
         self.ann = AnnParams.from_settings(settings or load_settings())
@@ -138,11 +128,14 @@ class DenseIndex:
         """Return True when the passage is in the matrix (it can be ranked by dense search)."""
         return passage_id in self._m.row_of
 
+    def vectored(self, passage_ids: Iterable[str]) -> set[str]:
+        """Return the subset of `passage_ids` that are in the matrix."""
+        row_of = self._m.row_of
+        return {pid for pid in passage_ids if pid in row_of}
+
     # ------------------------------------------------------------------ state
     def _expected(self) -> dict:
-        # All rows, not this model's: COUNT(*) then reads the primary-key index, not 100k vector
-        # blobs. MAX(rowid) moves with every write, even one that leaves the count unchanged.
-        count, last = self.store.conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings").fetchone()
+        count, last = self.store.embedding_marker()
         return {"corpus_version": self.store.corpus_version(), "model": self.model, "count": count, "last_rowid": last}
 
     def _disk_state(self) -> dict | None:
@@ -174,13 +167,7 @@ class DenseIndex:
         return "rebuilt"
 
     def _rebuild(self, state: dict) -> None:
-        rows = self.store.conn.execute(
-            "SELECT e.passage_id, p.doc_id, p.tier, e.vector FROM embeddings e JOIN passages p USING (passage_id) "
-            "WHERE e.model=? ORDER BY p.rowid",
-            (self.model,),
-        ).fetchall()
-        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), DIM)
-        meta = {"pids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows], "tiers": [r[2] for r in rows]}
+        vectors, meta = self.store.embedding_matrix(self.model, DIM)
         tmp = self.folder.with_name("dense.tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -262,20 +249,13 @@ def _best(hits: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
     return hits[:k]
 
 
-_INDEXES: "weakref.WeakKeyDictionary[SQLiteStore, dict[str, DenseIndex]]" = weakref.WeakKeyDictionary()
-
-
-def dense_index(store: SQLiteStore, settings: Settings | None = None) -> DenseIndex:
-    """Return the (cached, per store) DenseIndex for the settings' model; call .sync() before use."""
+def dense_index(store: Store, settings: Settings | None = None) -> VectorIndex:
+    """Return the store's vector index for the settings' model (one per store); call .sync() before use."""
     settings = settings or load_settings()
-    model = model_name(settings.embed_max_seq_len)
-    per_store = _INDEXES.setdefault(store, {})
-    if model not in per_store:
-        per_store[model] = DenseIndex(store, model, settings)
-    return per_store[model]
+    return store.vector_index(model_name(settings.embed_max_seq_len), settings)
 
 
-def ready_dense_index(store: SQLiteStore, settings: Settings) -> DenseIndex | None:
+def ready_dense_index(store: Store, settings: Settings) -> VectorIndex | None:
     """Return the store's dense index brought up to date, or None when it holds no vectors."""
     index = dense_index(store, settings)
     index.sync()

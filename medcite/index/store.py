@@ -18,12 +18,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
+
 
 from medcite.errors import IndexMissingError, NotFoundError
 from medcite.index.lexical import LexicalIndex
@@ -104,7 +105,10 @@ def bm25_body(title: str, section: str, text: str) -> str:
     return f"{title}\n{section}\n{text}"
 
 
-def _older(incoming: str | None, stored: str | None) -> bool:
+T = TypeVar("T")
+
+
+def older_version(incoming: str | None, stored: str | None) -> bool:
     """Return True when both versions are numbers and `incoming` is the lower one."""
     try:
         return int(incoming) < int(stored)  # type: ignore[arg-type]
@@ -112,29 +116,291 @@ def _older(incoming: str | None, stored: str | None) -> bool:
         return False
 
 
+HIT_COLUMNS = ("p.passage_id, p.doc_id, p.tier, d.source_kind, d.source_id, d.title, p.section, p.text,"
+               " p.section_code, d.url, d.date FROM passages p JOIN documents d USING (doc_id)")
+
+
+def hit_of(row: Sequence[Any], scores: dict[str, float] | None) -> Hit:
+    """Return the Hit of one row of HIT_COLUMNS (score from `scores`, else 0)."""
+    return Hit(passage_id=row[0], doc_id=row[1], tier=row[2], source_kind=row[3], source_id=row[4], title=row[5],
+               section=row[6], text=row[7], score=(scores or {}).get(row[0], 0.0), section_code=row[8], url=row[9], date=row[10])
+
+
+def sections_of(rows: Iterable[tuple[str, str | None, str]]) -> list[Section]:
+    """Return the sections rebuilt from (section, section_code, text) passage rows in order."""
+    sections: list[Section] = []
+    for name, code, text in rows:
+        if sections and sections[-1].name == name and sections[-1].code == code:
+            sections[-1].text += "\n" + text
+        else:
+            sections.append(Section(name=name, code=code, text=text))
+    return sections
+
+
+def meta_entry(title, tier, source_kind, source_id, date, url, version, meta: str) -> dict[str, Any]:
+    """Return one value of `document_meta` from the stored columns (meta is the stored JSON)."""
+    return {"title": title, "tier": tier, "source_kind": source_kind, "source_id": source_id, "date": date, "url": url,
+            "version": version, "meta": json.loads(meta).get("meta", {})}
+
+
+def tier_counts(doc_rows: Iterable[tuple[str, str, int]], passage_rows: Iterable[tuple[str, str, int]]) -> dict[str, dict[str, Any]]:
+    """Return stats' {tier: {documents, passages, sources: {kind: {documents, passages}}}} from
+    (tier, source_kind, count) rows of documents and of passages."""
+    by_tier: dict[str, dict[str, Any]] = {}
+    for tier, kind, ndocs in doc_rows:
+        t = by_tier.setdefault(tier, {"documents": 0, "passages": 0, "sources": {}})
+        t["documents"] += ndocs
+        t["sources"][kind] = {"documents": ndocs, "passages": 0}
+    for tier, kind, npass in passage_rows:
+        by_tier[tier]["passages"] += npass
+        by_tier[tier]["sources"][kind]["passages"] = npass
+    return by_tier
+
+
 def normalize_name(name: str) -> str:
     """Return a drug name as looked up: lower case, single spaces."""
     return " ".join(name.lower().replace("®", "").replace("™", "").split())
 
 
-class Store(Protocol):
-    """What the pipeline needs from an index backend."""
+class LexicalSearch(Protocol):
+    """A full-text (BM25-like) index of passages: what retrieval and query building read."""
 
-    def corpus_version(self) -> int: ...
-    def upsert_document(self, doc: Document, passages: list[Passage]) -> str: ...
-    def add_drug_names(self, names: Iterable[DrugName]) -> int: ...
-    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None) -> list[Hit]: ...
-    def get_document(self, doc_id: str) -> Document: ...
-    def get_hits(self, passage_ids: list[str], scores: dict[str, float] | None = None) -> list[Hit]: ...
-    def stats(self) -> dict[str, Any]: ...
+    def query_terms(self, query: str) -> list[str]:
+        """Return the analyzed terms of a user query (deduplicated, in order)."""
+        ...
+
+    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               term_weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
+        """Return up to k (passage_id, score) pairs, best first, ties broken on passage id."""
+        ...
+
+    def doc_freq(self, term: str) -> int:
+        """Return how many passages hold the analyzed `term`."""
+        ...
+
+    def num_docs(self) -> int:
+        """Return the number of passages indexed."""
+        ...
+
+    def built_version(self) -> int | None:
+        """Return the corpus version the index answers from (None when there is none yet)."""
+        ...
+
+    def close(self) -> None:
+        """Drop open searchers (the next search opens the newest committed index)."""
+        ...
+
+
+class VectorIndex(Protocol):
+    """Passage vectors of one embedding model, searched by inner product (cosine of unit vectors)."""
+
+    @property
+    def size(self) -> int:
+        """Return the number of vectors searchable."""
+        ...
+
+    def has_vector(self, passage_id: str) -> bool:
+        """Return True when the passage can be ranked by vector search."""
+        ...
+
+    def vectored(self, passage_ids: Iterable[str]) -> set[str]:
+        """Return the subset of `passage_ids` that have a vector."""
+        ...
+
+    def sync(self, force: bool = False) -> str:
+        """Bring the searchable vectors up to the stored ones; return 'fresh', 'loaded' or 'rebuilt'."""
+        ...
+
+    def search(self, query_vec: np.ndarray, k: int, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
+        """Return up to k (passage_id, cosine) pairs, best first, ties broken on passage id."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Every read and write of stored data, whatever the backend (SQLite file, PostgreSQL server).
+
+    Writes happen inside `transaction()`; the corpus version is bumped in the transaction that
+    changed content. Reads never see half a transaction. `search_dir` is a local folder for files
+    derived from the corpus (search indexes, answer resources), keyed by corpus version.
+    """
+
+    location: str  # the SQLite file or the database URI (passwords removed), for messages and cache keys
+    readonly: bool
+    search_dir: Path
+    lexical: LexicalSearch
+
+    # ---- lifecycle and versions
+    def transaction(self) -> AbstractContextManager[None]:
+        """Return a context that runs its block in one write transaction (rolled back on error)."""
+        ...
+
+    def corpus_version(self) -> int:
+        """Return the corpus version: it increases with every committed change of content."""
+        ...
+
+    def bump_version(self) -> int:
+        """Increase the corpus version inside the current transaction; return it."""
+        ...
+
+    def close(self) -> None:
+        """Close connections and searchers."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this store's connection (it fails); callable from another thread."""
+        ...
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """Return `build()` at the current corpus version, built once per store (or shared cache)."""
+        ...
+
+    # ---- writes (inside transaction())
+    def upsert_document(self, doc: Document, passages: list[Passage]) -> str:
+        """Store a document and its passages; return 'added', 'replaced' or 'unchanged'."""
+        ...
+
+    def add_abbreviations(self, doc_id: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record the abbreviation definitions found in one document."""
+        ...
+
+    def add_drug_names(self, names: Iterable[DrugName]) -> int:
+        """Add drug-name dictionary entries (duplicates ignored); return how many were new."""
+        ...
+
+    def log(self, run_id: str, source_file: str, record: str | None, status: str, message: str | None = None) -> None:
+        """Append one row to the ingest log."""
+        ...
+
+    def file_signature(self, path: str) -> str | None:
+        """Return the stored signature of a file whose ingest completed, or None."""
+        ...
+
+    def mark_file(self, path: str, signature: str, fmt: str | None, status: str, run_id: str) -> None:
+        """Record that a file's ingest reached `status`."""
+        ...
+
+    # ---- embeddings
+    def missing_embeddings(self, model: str, tiers: list[str] | None) -> list[tuple[str, str, str, str]]:
+        """Return (passage_id, title, section, text) of passages without a vector of `model`, in insertion order."""
+        ...
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store (passage_id, unit float32 vector) rows of `model` (replacing older ones)."""
+        ...
+
+    def vector_index(self, model: str, settings: Any = None) -> VectorIndex:
+        """Return the vector search of `model` over this store (one instance per store, model and
+        search settings: `Settings` picks exact or HNSW search where the backend offers both)."""
+        ...
+
+    # ---- derived lexical index
+    def sync_lexical(self, changed_doc_ids: Iterable[str] | None = None, base_version: int | None = None) -> str:
+        """Bring the lexical index up to the corpus version; return 'fresh', 'updated' or 'rebuilt'."""
+        ...
+
+    def ensure_search_ready(self) -> None:
+        """Build a missing lexical index (and a stale one unless read-only)."""
+        ...
+
+    # ---- reads
+    def search(self, query: str, k: int = 10, tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               term_weights: dict[str, float] | None = None) -> list[Hit]:
+        """Return the k best lexical hits for `query`, optionally within a tier or a set of documents."""
+        ...
+
+    def get_hits(self, passage_ids: list[str], scores: dict[str, float] | None = None) -> list[Hit]:
+        """Return Hits for the given passage ids, in the given order (unknown ids are left out)."""
+        ...
+
+    def get_document(self, doc_id: str) -> Document:
+        """Return one document with its sections rebuilt from its passages (raises NotFoundError)."""
+        ...
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """Return the passages of one document in order."""
+        ...
+
+    def passage_texts(self, tiers: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """Yield (doc_id, text) of every passage of `tiers`, in insertion order."""
+        ...
+
+    def document_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return {doc_id: {title, tier, source_kind, source_id, date, url, version, meta}} for the ids."""
+        ...
+
+    def documents_by_kind(self, tier: str | None = None, source_kind: str | None = None) -> list[str]:
+        """Return the doc ids of a tier and/or source kind, sorted."""
+        ...
+
+    def source_ids(self) -> dict[str, str]:
+        """Return {doc_id: source_id} of every document."""
+        ...
+
+    def labels_with_rxcui(self, code: str) -> list[tuple[str, dict[str, Any]]]:
+        """Return (doc_id, meta) of the labels whose meta lists RxNorm `code` (sorted by doc id)."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Return {"documents": n, "passages": n}."""
+        ...
+
+    def drug_name_rows(self) -> list[tuple[str, str, str]]:
+        """Return every (name, generic, kind) row of the drug dictionary."""
+        ...
+
+    def resolve_drug(self, name: str) -> list[str]:
+        """Return the generic names a drug name resolves to (most sources first)."""
+        ...
+
+    def synonyms(self, generic: str) -> list[str]:
+        """Return every dictionary name (brand, synonym) that resolves to `generic`."""
+        ...
+
+    def brand_generics(self, name: str, limit: int = 3) -> list[str]:
+        """Return the generics of `name` when it is a brand name and no generic (sorted, at most `limit`)."""
+        ...
+
+    def abbreviation_rows(self, min_count: int = 1) -> list[tuple[str, str, int]]:
+        """Return (short, long, number of documents defining it) for the corpus-derived abbreviations."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """Return counts per tier and source kind, dictionary size, corpus version and index sizes."""
+        ...
+
+
+class CorpusCache:
+    """Values derived from the whole corpus (drug lexicon, label catalog, abbreviation tables), one
+    per name at one corpus version; a new corpus version rebuilds them. A store owns one; the
+    stores of one serving pool share one, so memory stays flat whatever the number of threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[int, Any]] = {}
+
+    def get(self, name: str, version: int, build: Callable[[], T]) -> T:
+        """Return the value of `name` at `version`, calling `build()` when it is missing or older."""
+        with self._lock:
+            hit = self._entries.get(name)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = build()
+        with self._lock:
+            self._entries[name] = (version, value)
+        return value
 
 
 class SQLiteStore:
     """The default embedded backend: SQLite system of record + tantivy BM25 (+ dense vectors)."""
 
-    def __init__(self, path: str | Path, readonly: bool = False, create: bool = True):
+    def __init__(self, path: str | Path, readonly: bool = False, create: bool = True, cache: CorpusCache | None = None):
         self.path = Path(path)
+        self.location = str(self.path)
         self.readonly = readonly
+        self.cache = cache or CorpusCache()
+        self._vector_indexes: dict[tuple, VectorIndex] = {}
         if not self.path.exists() and (readonly or not create):
             raise IndexMissingError(f"{self.path}: no index here; run `medcite ingest PATH` first (or pass --index)")
         if readonly:
@@ -187,8 +453,17 @@ class SQLiteStore:
         return version
 
     def close(self) -> None:
+        """Close the connection and the BM25 searcher."""
         self.lexical.close()
         self.conn.close()
+
+    def interrupt(self) -> None:
+        """Stop the running SQL statement (it fails with "interrupted"); safe from another thread."""
+        self.conn.interrupt()
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """Return `build()` at the current corpus version, built once per cache (see CorpusCache)."""
+        return self.cache.get(name, self.corpus_version(), build)
 
     # ------------------------------------------------------------------ writes
     def upsert_document(self, doc: Document, passages: list[Passage]) -> str:
@@ -207,7 +482,7 @@ class SQLiteStore:
             # read from openFDA JSON, an NGC XML of a summary read from the JSONL): the first one stays,
             # so re-ingesting a folder never flip-flops between the two.
             return "unchanged"
-        if row is not None and _older(doc.version, row[2]):
+        if row is not None and older_version(doc.version, row[2]):
             # An older version of a stored record (e.g. a 2014 SPL of a label whose 2022 version is
             # held) never replaces the newer one.
             return "unchanged"
@@ -241,14 +516,6 @@ class SQLiteStore:
         )
         return self.conn.total_changes - before
 
-    def put_embeddings(self, model: str, rows: Iterable[tuple[str, Any]]) -> None:
-        """Store one vector of `model` per (passage id, vector) row (384 float32, unit length),
-        replacing a passage's older vector. Must be called inside `transaction()`."""
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
-            [(pid, model, np.asarray(vec, dtype=np.float32).tobytes()) for pid, vec in rows],
-        )
-
     def log(self, run_id: str, source_file: str, record: str | None, status: str, message: str | None = None) -> None:
         """Append one row to the ingest log."""
         self.conn.execute(
@@ -266,6 +533,55 @@ class SQLiteStore:
         self.conn.execute(
             "INSERT OR REPLACE INTO ingest_files VALUES (?,?,?,?,?,?)", (path, signature, fmt, status, run_id, time.time())
         )
+
+    # ------------------------------------------------------------------ embeddings
+    def missing_embeddings(self, model: str, tiers: list[str] | None) -> list[tuple[str, str, str, str]]:
+        """Return (passage_id, title, section, text) of passages without a vector of `model`, in rowid order."""
+        sql = (
+            "SELECT p.passage_id, d.title, p.section, p.text FROM passages p JOIN documents d USING (doc_id) "
+            "LEFT JOIN embeddings e ON e.passage_id = p.passage_id AND e.model = ? WHERE e.passage_id IS NULL"
+        )
+        args: list[Any] = [model]
+        if tiers is not None:
+            sql += f" AND p.tier IN ({','.join('?' * len(tiers))})"
+            args += tiers
+        return [tuple(r) for r in self.conn.execute(sql + " ORDER BY p.rowid", args)]
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store (passage_id, float32 vector) rows of `model`, replacing older ones (call in a transaction)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+            [(pid, model, np.asarray(vec, dtype=np.float32).tobytes()) for pid, vec in rows],
+        )
+
+    def embedding_marker(self) -> tuple[int, int]:
+        """Return (rows, last rowid) of the embeddings table: it changes with every write."""
+        # All rows, not one model's: COUNT(*) then reads the primary-key index, not 100k vector
+        # blobs. MAX(rowid) moves with every write, even one that leaves the count unchanged.
+        count, last = self.conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings").fetchone()
+        return int(count), int(last)
+
+    def embedding_matrix(self, model: str, dim: int) -> tuple[np.ndarray, dict[str, list[str]]]:
+        """Return (n x dim float32 matrix, {"pids", "doc_ids", "tiers"}) of `model`'s vectors in passage order."""
+        rows = self.conn.execute(
+            "SELECT e.passage_id, p.doc_id, p.tier, e.vector FROM embeddings e JOIN passages p USING (passage_id) "
+            "WHERE e.model=? ORDER BY p.rowid",
+            (model,),
+        ).fetchall()
+        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return vectors, {"pids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows], "tiers": [r[2] for r in rows]}
+
+    def vector_index(self, model: str, settings: Any = None) -> VectorIndex:
+        """Return this store's vector index of `model` (a matrix derived from the table, with an HNSW
+        graph above the settings' threshold; call .sync()), one per model and search settings."""
+        from medcite.index.ann import AnnParams
+        from medcite.index.dense import DenseIndex  # dense builds on this module
+        from medcite.settings import load_settings
+
+        key = (model, AnnParams.from_settings(settings or load_settings()))
+        if key not in self._vector_indexes:
+            self._vector_indexes[key] = DenseIndex(self, model, settings)
+        return self._vector_indexes[key]
 
     # ------------------------------------------------------------------ derived indexes
     def iter_bm25_rows(self, doc_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, str, str]]:
@@ -330,17 +646,8 @@ class SQLiteStore:
         for i in range(0, len(passage_ids), 500):
             chunk = passage_ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                "SELECT p.passage_id, p.doc_id, p.tier, d.source_kind, d.source_id, d.title, p.section, p.text,"
-                " p.section_code, d.url, d.date FROM passages p JOIN documents d USING (doc_id)"
-                f" WHERE p.passage_id IN ({marks})",
-                chunk,
-            )
-            for r in rows:
-                found[r[0]] = Hit(
-                    passage_id=r[0], doc_id=r[1], tier=r[2], source_kind=r[3], source_id=r[4], title=r[5],
-                    section=r[6], text=r[7], score=(scores or {}).get(r[0], 0.0), section_code=r[8], url=r[9], date=r[10],
-                )
+            for r in self.conn.execute(f"SELECT {HIT_COLUMNS} WHERE p.passage_id IN ({marks})", chunk):
+                found[r[0]] = hit_of(r, scores)
         return [found[p] for p in passage_ids if p in found]
 
     def get_document(self, doc_id: str) -> Document:
@@ -349,14 +656,8 @@ class SQLiteStore:
         if row is None:
             raise NotFoundError(f"{doc_id}: no such document in the index (try `medcite search`)")
         stored = json.loads(row["meta"])
-        sections: list[Section] = []
-        for name, code, text in self.conn.execute(
-            "SELECT section, section_code, text FROM passages WHERE doc_id=? ORDER BY ordinal", (doc_id,)
-        ):
-            if sections and sections[-1].name == name and sections[-1].code == code:
-                sections[-1].text += "\n" + text
-            else:
-                sections.append(Section(name=name, code=code, text=text))
+        sections = sections_of(self.conn.execute(
+            "SELECT section, section_code, text FROM passages WHERE doc_id=? ORDER BY ordinal", (doc_id,)))
         return Document(
             doc_id=row["doc_id"], tier=row["tier"], source_kind=row["source_kind"], source_id=row["source_id"],
             title=row["title"], sections=sections, date=row["date"], url=row["url"], version=row["version"],
@@ -373,6 +674,35 @@ class SQLiteStore:
             )
         ]
 
+    def passage_texts(self, tiers: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """Yield (doc_id, text) of every passage of `tiers`, in rowid order."""
+        tiers = list(tiers)
+        marks = ",".join("?" * len(tiers))
+        yield from self.conn.execute(f"SELECT doc_id, text FROM passages WHERE tier IN ({marks}) ORDER BY rowid", tiers)
+
+    def source_ids(self) -> dict[str, str]:
+        """Return {doc_id: source_id} of every document."""
+        return {doc_id: source_id for doc_id, source_id in self.conn.execute("SELECT doc_id, source_id FROM documents")}
+
+    def labels_with_rxcui(self, code: str) -> list[tuple[str, dict[str, Any]]]:
+        """Return (doc_id, meta) of the labels whose meta lists RxNorm `code` (sorted by doc id)."""
+        rows = self.conn.execute(
+            "SELECT doc_id, meta FROM documents WHERE tier='label' AND meta LIKE ? ORDER BY doc_id", (f'%"{code}"%',)
+        )
+        out = []
+        for doc_id, meta in rows:
+            info = json.loads(meta).get("meta", {})
+            if code in (info.get("rxcui") or []):  # LIKE is a prefilter: the code must be an rxcui
+                out.append((doc_id, info))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Return {"documents": n, "passages": n}."""
+        docs, passages = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)"
+        ).fetchone()
+        return {"documents": docs, "passages": passages}
+
     def document_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Return {doc_id: {title, tier, source_kind, source_id, date, url, version, meta}} for the ids."""
         out: dict[str, dict[str, Any]] = {}
@@ -381,10 +711,8 @@ class SQLiteStore:
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(f"SELECT * FROM documents WHERE doc_id IN ({marks})", chunk):
-                out[r["doc_id"]] = {
-                    "title": r["title"], "tier": r["tier"], "source_kind": r["source_kind"], "source_id": r["source_id"],
-                    "date": r["date"], "url": r["url"], "version": r["version"], "meta": json.loads(r["meta"]).get("meta", {}),
-                }
+                out[r["doc_id"]] = meta_entry(r["title"], r["tier"], r["source_kind"], r["source_id"], r["date"], r["url"],
+                                              r["version"], r["meta"])
         return out
 
     def documents_by_kind(self, tier: str | None = None, source_kind: str | None = None) -> list[str]:
@@ -398,7 +726,9 @@ class SQLiteStore:
 
     def drug_name_rows(self) -> list[tuple[str, str, str]]:
         """Return every (name, generic, kind) row of the drug dictionary."""
-        return [tuple(r) for r in self.conn.execute("SELECT DISTINCT name, generic, kind FROM drug_names")]
+        # In first-insertion order, spelled out so that every backend returns the same list.
+        return [tuple(r) for r in self.conn.execute(
+            "SELECT name, generic, kind FROM drug_names GROUP BY name, generic, kind ORDER BY MIN(rowid)")]
 
     def resolve_drug(self, name: str) -> list[str]:
         """Return the generic names a drug name resolves to (most sources first)."""
@@ -413,30 +743,32 @@ class SQLiteStore:
         rows = self.conn.execute("SELECT DISTINCT name_norm FROM drug_names WHERE generic=? ORDER BY name_norm", (generic.lower(),))
         return [r[0] for r in rows]
 
+    def brand_generics(self, name: str, limit: int = 3) -> list[str]:
+        """Return the generics of `name` when the dictionary knows it as a brand and not as a generic."""
+        norm = normalize_name(name)
+        rows = self.conn.execute(
+            "SELECT DISTINCT generic FROM drug_names WHERE name_norm=? AND kind='brand' AND NOT EXISTS "
+            "(SELECT 1 FROM drug_names WHERE name_norm=? AND kind='generic') ORDER BY generic LIMIT ?",
+            (norm, norm, limit),
+        )
+        return [r[0] for r in rows]
+
     def abbreviation_rows(self, min_count: int = 1) -> list[tuple[str, str, int]]:
         """Return (short, long, number of documents defining it) for the corpus-derived abbreviations."""
         return [
             tuple(r)
             for r in self.conn.execute(
-                "SELECT short, long, COUNT(*) n FROM doc_abbreviations GROUP BY short, long HAVING n>=? ORDER BY short, n DESC",
+                "SELECT short, long, COUNT(*) n FROM doc_abbreviations GROUP BY short, long HAVING n>=? ORDER BY short, n DESC, long",
                 (min_count,),
             )
         ]
 
     def stats(self) -> dict[str, Any]:
         """Return counts per tier and source kind, drug dictionary size, corpus version and index sizes."""
-        by_tier: dict[str, dict[str, Any]] = {}
-        for tier, kind, ndocs in self.conn.execute(
-            "SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY tier, source_kind"
-        ):
-            t = by_tier.setdefault(tier, {"documents": 0, "passages": 0, "sources": {}})
-            t["documents"] += ndocs
-            t["sources"][kind] = {"documents": ndocs, "passages": 0}
-        for tier, kind, npass in self.conn.execute(
-            "SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id) GROUP BY p.tier, d.source_kind"
-        ):
-            by_tier[tier]["passages"] += npass
-            by_tier[tier]["sources"][kind]["passages"] = npass
+        by_tier = tier_counts(
+            self.conn.execute("SELECT tier, source_kind, COUNT(*) FROM documents GROUP BY tier, source_kind ORDER BY tier, source_kind"),
+            self.conn.execute("SELECT p.tier, d.source_kind, COUNT(*) FROM passages p JOIN documents d USING (doc_id)"
+                              " GROUP BY p.tier, d.source_kind"))
         drug = {
             src: n for src, n in self.conn.execute("SELECT source, COUNT(*) FROM drug_names GROUP BY source ORDER BY source")
         }
@@ -458,28 +790,18 @@ class SQLiteStore:
         }
 
 
-T = TypeVar("T")
-_CORPUS_CACHE: dict[str, tuple[tuple[str, int], Any]] = {}
-_CORPUS_CACHE_LOCK = threading.Lock()
+def open_store(path: str | Path, readonly: bool = False, create: bool = True, cache: CorpusCache | None = None) -> Store:
+    """Return the store at `path` (created when missing unless readonly/create=False).
+
+    A `postgresql://` URI opens the PostgreSQL backend (the `postgres` extra); anything else is a
+    SQLite file. Stores given the same `cache` share what is derived from the corpus."""
+    if is_server_uri(str(path)):
+        from medcite.index.postgres import PostgresStore  # optional extra: imported only when asked for
+
+        return PostgresStore(str(path), readonly=readonly, create=create, cache=cache)
+    return SQLiteStore(path, readonly=readonly, create=create, cache=cache)
 
 
-def corpus_cached(store, name: str, build: Callable[[], T]) -> T:
-    """Return `build()` for this index file at its current corpus version, built once per process.
-
-    One entry is kept per `name` (one index per process is the norm: memory stays flat); a new
-    corpus version or another index file rebuilds it. Used for what is derived from the whole
-    corpus: the drug lexicon, the label catalog, the abbreviation tables."""
-    key = (str(getattr(store, "path", id(store))), store.corpus_version())
-    with _CORPUS_CACHE_LOCK:
-        hit = _CORPUS_CACHE.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    value = build()
-    with _CORPUS_CACHE_LOCK:
-        _CORPUS_CACHE[name] = (key, value)
-    return value
-
-
-def open_store(path: str | Path, readonly: bool = False, create: bool = True) -> SQLiteStore:
-    """Return the store at `path` (created when missing unless readonly/create=False)."""
-    return SQLiteStore(path, readonly=readonly, create=create)
+def is_server_uri(location: str) -> bool:
+    """Return True when `location` names a database server (postgresql:// or postgres://), not a file."""
+    return location.startswith(("postgresql://", "postgres://"))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from medcite.errors import InputError
-from medcite.index.store import SQLiteStore
+from medcite.index.store import Store
 from medcite.ingest.chunking import chunk_document
 from medcite.ingest.detect import Reader, detect, skip_reason
 from medcite.ingest.inflate import use_limits
@@ -110,7 +110,7 @@ class BatchWriter:
     """Commits records (Documents, DrugNames, RecordErrors) in batches of BATCH_DOCS, one transaction
     each; used by the ingest driver for every file and by the eval runner for benchmark corpora."""
 
-    def __init__(self, store: SQLiteStore, settings: Settings, report: IngestReport, changed: set[str], on_error):
+    def __init__(self, store: Store, settings: Settings, report: IngestReport, changed: set[str], on_error):
         self.store, self.settings, self.report, self.changed, self.on_error = store, settings, report, changed, on_error
         self.extract_pairs = _mine_abbreviations()
         self.pending: list[tuple[Document | DrugName | RecordError, list[Passage] | None]] = []
@@ -189,7 +189,7 @@ class BatchWriter:
 
 
 def ingest_paths(
-    store: SQLiteStore,
+    store: Store,
     paths: Iterable[Path],
     settings: Settings,
     force: bool = False,
@@ -312,7 +312,7 @@ def finish_run(store: SQLiteStore, settings: Settings, report: IngestReport, cha
     return report
 
 
-def _report_unreported(store: SQLiteStore, report: IngestReport, work: BatchWriter, path: Path, on_error) -> None:
+def _report_unreported(store: Store, report: IngestReport, work: BatchWriter, path: Path, on_error) -> None:
     line = work.unreported(str(path))
     if line is None:
         return
@@ -322,7 +322,7 @@ def _report_unreported(store: SQLiteStore, report: IngestReport, work: BatchWrit
         store.log(report.run_id, str(path), None, "error", line)
 
 
-def sync_dense(store: SQLiteStore, settings: Settings, on_stage=None) -> str:
+def sync_dense(store: Store, settings: Settings, on_stage=None) -> str:
     """Embed passages that have no vector yet (when enabled); return what was done."""
     if not settings.embed_at_ingest:
         return "disabled"

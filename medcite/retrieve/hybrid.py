@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from medcite.index.dense import dense_index, ready_dense_index
-from medcite.index.store import SQLiteStore, corpus_cached, normalize_name
+from medcite.index.store import Store
 from medcite.records import Hit
 from medcite.settings import Settings
 
@@ -104,15 +104,13 @@ def fuse(bm25: Ranked, dense: Ranked, settings: Settings, has_vector: Callable[[
 
 # ---------------------------------------------------------------------------- expansion
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
-def _abbreviation_table(store: SQLiteStore):
+def _abbreviation_table(store: Store):
     from medcite.analyze.abbreviations import AbbreviationTable
 
-    return corpus_cached(
-        store, "expansion_abbreviations", lambda: AbbreviationTable(store.abbreviation_rows(), min_count=ABBR_MIN_DOCS)
-    )
+    return store.cached("expansion_abbreviations", lambda: AbbreviationTable(store.abbreviation_rows(), min_count=ABBR_MIN_DOCS))
 
 
-def brand_generics(store: SQLiteStore, name: str) -> list[str]:
+def brand_generics(store: Store, name: str) -> list[str]:
     """Return the generic names (salt words dropped) of a brand name; [] for anything else.
 
     Only Drugs@FDA / label brand names expand: DrugBank synonyms map everyday words ("milk" ->
@@ -120,16 +118,10 @@ def brand_generics(store: SQLiteStore, name: str) -> list[str]:
     """
     from medcite.ingest.vocab import salt_free_base
 
-    norm = normalize_name(name)
-    rows = store.conn.execute(
-        "SELECT DISTINCT generic FROM drug_names WHERE name_norm=? AND kind='brand' AND NOT EXISTS "
-        "(SELECT 1 FROM drug_names WHERE name_norm=? AND kind='generic') ORDER BY generic LIMIT 3",
-        (norm, norm),
-    ).fetchall()
-    return [salt_free_base(g) or g for (g,) in rows]
+    return [salt_free_base(g) or g for g in store.brand_generics(name)]
 
 
-def expansion_terms(store: SQLiteStore, query: str, abbreviations: bool = True) -> dict[str, float]:
+def expansion_terms(store: Store, query: str, abbreviations: bool = True) -> dict[str, float]:
     """Return {analyzed BM25 term: weight} to add to `query` (drug generics, abbreviation long forms).
 
     Terms already in the query are never added (they keep weight 1).
@@ -162,7 +154,7 @@ def expansion_terms(store: SQLiteStore, query: str, abbreviations: bool = True) 
 
 
 # ---------------------------------------------------------------------------- retrieval
-def bm25_ranking(store: SQLiteStore, query: str, depth: int, tier: str | None = None,
+def bm25_ranking(store: Store, query: str, depth: int, tier: str | None = None,
                  doc_ids: Iterable[str] | None = None, expand: bool = True, abbreviations: bool = False) -> Ranked:
     """Return the BM25 ranking (passage_id, score) of `query`, expanded when asked."""
     store.ensure_search_ready()
@@ -170,7 +162,7 @@ def bm25_ranking(store: SQLiteStore, query: str, depth: int, tier: str | None = 
     return store.lexical.search(query, k=depth, tier=tier, doc_ids=doc_ids, term_weights=weights or None)
 
 
-def dense_ranking(store: SQLiteStore, query: str, depth: int, settings: Settings, tier: str | None = None,
+def dense_ranking(store: Store, query: str, depth: int, settings: Settings, tier: str | None = None,
                   doc_ids: Iterable[str] | None = None) -> Ranked:
     """Return the dense ranking (passage_id, cosine) of `query`; [] when the index has no vectors."""
     from medcite.index.embed import get_embedder
@@ -182,7 +174,7 @@ def dense_ranking(store: SQLiteStore, query: str, depth: int, settings: Settings
     return index.search(vec, depth, tier=tier, doc_ids=doc_ids)
 
 
-def ranked_passages(store: SQLiteStore, query: str, k: int = 10, tier: str | None = None,
+def ranked_passages(store: Store, query: str, k: int = 10, tier: str | None = None,
                     doc_ids: Iterable[str] | None = None, settings: Settings | None = None,
                     mode: str | None = None) -> Ranked:
     """Return the k best (passage_id, score) for `query` under `mode` (bm25 | dense | hybrid)."""
@@ -202,11 +194,11 @@ def ranked_passages(store: SQLiteStore, query: str, k: int = 10, tier: str | Non
     dense = dense_ranking(store, query, depth, settings, tier, doc_ids)
     if mode == "dense":
         return dense[:k]
-    index = dense_index(store, settings)
-    return fuse(lexical, dense, settings, has_vector=index.has_vector)[:k]
+    with_vector = dense_index(store, settings).vectored(pid for pid, _ in lexical)
+    return fuse(lexical, dense, settings, has_vector=with_vector.__contains__)[:k]
 
 
-def hybrid_search(store: SQLiteStore, query: str, k: int = 10, tier: str | None = None,
+def hybrid_search(store: Store, query: str, k: int = 10, tier: str | None = None,
                   doc_ids: Iterable[str] | None = None, settings: Settings | None = None,
                   mode: str | None = None) -> list[Hit]:
     """Return the k best passages as Hits (score = fused score), best first."""

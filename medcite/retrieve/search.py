@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from medcite.index.store import SQLiteStore
+from medcite.index.store import Store
 from medcite.records import Hit
 from medcite.settings import Settings
 
 
 def search_passages(
-    store: SQLiteStore,
+    store: Store,
     query: str,
     k: int = 10,
     tier: str | None = None,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from medcite.analyze.concordance import drugs_to_check
 from medcite.analyze.facts import case_resources, extract_facts
-from medcite.api.app import create_app
+from medcite.api.app import create_app, warm_up
 from medcite.api.guards import BodyLimit
 from medcite.api.security import access_path
 from medcite.compose.answer import ask
@@ -247,6 +247,7 @@ def test_hostile_questions_are_stopped_at_the_time_limit_while_healthz_answers(a
 
     settings = api_settings.with_overrides(query_timeout_s=1.0)
     app = create_app(settings, api_keys="", rate_limit=0, workers=2, ask_fn=endless_ask)
+    warm_up(settings.index_path, app.state.pool.cache)  # as the server's start-up does (the transport runs no lifespan)
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)
