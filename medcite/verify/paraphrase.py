@@ -49,8 +49,10 @@ class SupportTest:
     bench/llm.py --support): the share of its content words written there (`min_coverage`) and,
     when `min_similarity` > 0, its MiniLM cosine with their most similar sentence."""
 
-    min_coverage: float = 0.8
-    min_similarity: float = 0.0
+    # measured (README "LLM composer"): PubMedQA conclusions vs their own abstract 40% pass, vs the
+    # closest other abstract 0% (coverage 0.8 alone: 17% and 0.5%)
+    min_coverage: float = 0.6
+    min_similarity: float = 0.6
 
 
 def coverage(sentence: str, sources: Sequence[str]) -> float:
