@@ -15,8 +15,7 @@ passing (FPR).
 
 The composer table: per composer, latency p50 / p95 of `ask`, sentences generated / kept /
 replaced / dropped, fallbacks, and the must-have recall proxy (`medcite.eval.qa`) on the K-QA
-development split (lines whose index is not a multiple of 8; the evaluation split is never read),
-then a re-check that every printed generated sentence passes the verifier.
+development split (lines whose index is not a multiple of 8; the evaluation split is never read).
 Not a test: it prints tables, it asserts nothing.
 """
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: set up the venv, install what the tests need that PyPI does not ship
-# (Debian's chromium for the browser test), then run the whole suite on ../shared/data.
+# (Debian's chromium for the browser test) and the `llm` extra, then run the whole suite on ../shared/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the LLM composer's tests run against a real local model server (the `llm` extra; not needed by the demo)
+.venv/bin/pip install -q -e '.[test,llm]'
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \

@@ -90,11 +90,8 @@ def test_forged_sentences_are_dropped_real_ones_kept(corpus_store, stub_llm, ext
 
 
 def test_a_sentence_cited_to_the_wrong_passage_is_not_kept(corpus_store, stub_llm):
-    seen = {}
-
     def reply(passages):
-        (n1, _, t1), (n2, _, t2) = passages[0], passages[1]
-        seen["wrong"] = first_sentence(t1)
+        (_, _, t1), (n2, _, _) = passages[0], passages[1]
         return f"BOTTOM LINE:\n- {first_sentence(t1)} [{n2}]"
 
     stub_llm.reply = reply

@@ -52,8 +52,7 @@ def test_wrong_passage_and_passages_never_given_fail(check):
     assert check.problem(NET_DOSE, []) == "no citation"
 
 
-def test_negation_left_out_of_a_negated_source_fails(check, corpus_index):
-    from medcite.index.store import open_store
+def test_negation_left_out_of_a_negated_source_fails(check):
     from medcite.verify.paraphrase import source_sentences
 
     text = check.given[ZORTRESS_KIDNEY_DOSE]
