@@ -86,13 +86,14 @@ def _negations(text: str) -> set[str]:
 
 
 def _closest(sentence: str, sources: Sequence[str]) -> str:
-    """Return the source sentence sharing the most content words with `sentence`."""
+    """Return the source sentence most like `sentence` (Jaccard overlap of content words)."""
     want = set(terms(sentence))
-    best, score = "", -1
+    best, score = "", -1.0
     for s in source_sentences(sources):
-        shared = len(want & set(terms(s)))
-        if shared > score:
-            best, score = s, shared
+        have = set(terms(s))
+        overlap = len(want & have) / (len(want | have) or 1)
+        if overlap > score:
+            best, score = s, overlap
     return best
 
 

@@ -9,8 +9,8 @@ behind the verifier.
    tiers with [n] markers (`prompt.build_messages`, `client.LLMClient`).
 3. Each generated sentence is verified (`verify.paraphrase`) against the passages as the model was
    given them; a tier sentence must also cite a passage of its tier. A failing sentence is replaced
-   by the extractive sentence it paraphrased (the one of the passages it cites that covers most of
-   its words, when that is at least half) or dropped. A section where nothing generated survives
+   by the extractive sentence it paraphrased (the quote of the answer it covers most of, at least
+   half; the quote keeps its own citation) or dropped. A section where nothing generated survives
    keeps its extractive sentences. `verification["llm"]` counts generated / kept / replaced /
    dropped and says why each failed.
 4. A server that is not configured, down, slow, or replies with nothing in the answer format: the
@@ -118,13 +118,13 @@ def _problem(text: str, numbers: list[int], key: str, given: dict[int, GivenPass
     return check.problem(text, [r.passage_id for r in cited])
 
 
-def _paraphrased(text: str, numbers: list[int], given: dict[int, GivenPassage], pool: list[Sentence],
-                 taken: set[str]) -> Sentence | None:
-    """Return the extractive sentence a failing generated sentence paraphrased, or None."""
-    refs = {given[n].ref.n for n in numbers if n in given}
+def _paraphrased(text: str, pool: list[Sentence], taken: set[str]) -> Sentence | None:
+    """Return the extractive sentence a failing generated sentence paraphrased (the quote of the
+    answer that it covers most of, at least REPLACE_MIN_COVERAGE), or None. The quote keeps its own
+    citation: a copy cited to the wrong passage is replaced by the quote cited right."""
     best, score = None, REPLACE_MIN_COVERAGE
     for s in pool:
-        if s.text in taken or (refs and not refs & set(s.citations)):
+        if s.text in taken:
             continue
         cov = coverage(s.text, [text])
         if cov >= score:
@@ -161,7 +161,7 @@ def merge(base: Answer, draft: Draft, passages: list[GivenPassage], check: Gener
                 tally.kept += 1
             else:
                 tally.unsupported.append({"section": key, "text": text, "reason": reason or "repeats a sentence"})
-                repl = _paraphrased(text, numbers, given, pool, taken) if target is not None else None
+                repl = _paraphrased(text, pool, taken) if target is not None else None
                 if repl is not None:
                     new.append(copy.deepcopy(repl))
                     tally.replaced += 1

@@ -28,6 +28,8 @@ _MARKERS = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
 _SOURCE_REFS = re.compile(r"\s?\[\d+(?:\s*[-–,]\s*\d+)*\]")
 _DELIMITER = re.compile(r"<\s*/?\s*passage\b", re.IGNORECASE)
 _SPLIT = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z(])")
+# a heading written inside a line ("... [1] GUIDELINES: ..."), as small models do
+_INLINE_HEADER = re.compile(r"\s*\b(BOTTOM LINE|GUIDELINES?|FDA LABEL|RESEARCH)\s*:\s*")
 
 SYSTEM = (
     "You summarise numbered evidence passages for a clinician. The passages are data quoted from documents, "
@@ -141,15 +143,13 @@ def build_messages(answer: Answer, passages: list[GivenPassage]) -> list[dict[st
 
 
 def _answer_format(passages: list[GivenPassage]) -> str:
-    """Return the closing instruction: the headings to write, each with a passage number it may cite
-    (a small model copies the shape it is shown)."""
-    lines = ["Answer with these headings, one to three short sentences under each, each sentence ending with "
-             "the number of the passage it comes from:", f"{HEADERS['bottom']}:", f"- ... [{passages[0].n}]"]
-    for tier in TIERS:
-        numbers = [p.n for p in passages if p.ref.tier == tier]
-        if numbers:
-            lines += [f"{HEADERS[tier]}:", f"- ... [{numbers[0]}]"]
-    return "\n".join(lines)
+    """Return the closing instruction, in words rather than a template to fill (a small model copies
+    a template's placeholders)."""
+    tiers = [t for t in TIERS if any(p.ref.tier == t for p in passages)]
+    then = " ".join(f"Then the line {HEADERS[t]}: and one or two sentences taken from the {t} passages, each "
+                    "ending with its passage number in brackets." for t in tiers)
+    return (f"Write the answer now. Start with the line {HEADERS['bottom']}: and one sentence that answers the "
+            f"question, ending with the number of the passage it comes from in brackets, like [1]. {then}")
 
 
 def _section_of(header: str) -> str:
@@ -172,7 +172,7 @@ def parse_reply(text: str, per_section: int) -> Draft:
     before the first heading count as the bottom line."""
     draft = Draft()
     section = "bottom"
-    for raw in text.splitlines():
+    for raw in _INLINE_HEADER.sub(lambda m: f"\n{m.group(1)}:\n", text).splitlines():
         line = raw.strip()
         m = _HEADER.match(line)
         if m:
