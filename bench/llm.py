@@ -14,8 +14,10 @@ Printed per test and threshold: the share of supported pairs passing (TPR) and o
 passing (FPR).
 
 The composer table: per composer, latency p50 / p95 of `ask`, sentences generated / kept /
-replaced / dropped, fallbacks, and the must-have recall proxy (`medcite.eval.qa`) on the K-QA
-development split (lines whose index is not a multiple of 8; the evaluation split is never read).
+replaced / dropped, fallbacks, printed generated sentences that fail the verifier when checked again
+against the stored passages (must be 0), and the must-have recall proxy (`medcite.eval.qa`) on the
+K-QA development split (lines whose index is not a multiple of 8; the evaluation split is never
+read). One JSON line per question goes to stderr as it ends.
 Not a test: it prints tables, it asserts nothing.
 """
 
@@ -26,13 +28,14 @@ import json
 import os
 import random
 import statistics
+import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from medcite.analyze.label_text import terms
-from medcite.eval.qa import evaluate_qa, percentile
+from medcite.eval.qa import percentile
 from medcite.index.store import open_store
 from medcite.settings import Composer, load_settings
 from medcite.verify.paraphrase import coverage, similarity, source_sentences
@@ -110,26 +113,63 @@ def support_table(store, settings, n_pubmedqa: int, n_kqa: int) -> Table:
     return table
 
 
-def composer_table(store, settings, limit: int) -> tuple[Table, list[dict]]:
-    """Return the per-composer table on the K-QA development split and the rows of the LLM runs."""
+def _recheck(store, answer) -> int:
+    """Return how many printed generated sentences fail the verifier when checked again against
+    their passages as stored (the composer's own check used the passages as given; this must be 0)."""
+    from medcite.compose.llm.compose import make_check
+
+    refs = {r.n: r for r in answer.references}
+    check = make_check(store, [])
+    check.given = {h.passage_id: h.text for h in store.get_hits([r.passage_id for r in answer.references])}
+    sentences = answer.bottom_line + [x for sec in answer.sections for x in sec.sentences]
+    return sum(check.problem(s.text, [refs[n].passage_id for n in s.citations]) is not None
+               for s in sentences if s.kind == "generated")
+
+
+def composer_rows(store, settings, limit: int, composer: Composer) -> list[dict]:
+    """Return one row per K-QA development question answered with `composer`, printing each as it ends."""
+    import time
+
+    from medcite.compose.answer import ask
+    from medcite.eval.qa import answer_sentences, content_word_recall, in_split, load_items
+    from medcite.eval.qa import similarity as statement_similarity
+    from medcite.index.embed import get_embedder
+
+    embed = get_embedder(settings.embed_max_seq_len).embed
+    _, items = load_items(KQA)
+    rows = []
+    for it in [i for i in items if in_split("kqa", i.index, "dev")][:limit]:
+        t0 = time.perf_counter()
+        answer = ask(store, it.question, settings.with_overrides(composer=composer))
+        sentences = answer_sentences(answer)
+        row = {"index": it.index, "seconds": time.perf_counter() - t0, "composer": answer.composer,
+               "llm": answer.verification.get("llm") or {}, "failing_printed": _recheck(store, answer),
+               "content_words": content_word_recall(it.statements, sentences),
+               "minilm": statement_similarity(it.statements, sentences, embed)}
+        print(json.dumps({k: v for k, v in row.items() if k != "llm"} | {
+            k: row["llm"].get(k) for k in ("generated", "kept", "replaced", "dropped")}), file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
+
+
+def composer_table(store, settings, limit: int) -> Table:
+    """Return the per-composer table on the K-QA development split."""
     table = Table(title=f"composers on K-QA dev ({limit} questions; model {settings.llm_model or '—'})")
     for col in ("composer", "n", "p50 s", "p95 s", "generated", "kept", "replaced", "dropped", "fell back",
-                "content words", "MiniLM"):
+                "printed failing", "content words", "MiniLM"):
         table.add_column(col, justify="left" if col == "composer" else "right")
-    llm_rows: list[dict] = []
     for composer in (Composer.EXTRACTIVE, Composer.LLM):
-        (res,) = evaluate_qa(store, KQA, settings.with_overrides(composer=composer), split="dev", limit=limit)
-        s = res.summary()
-        tallies = [r["verification"].get("llm") or {} for r in res.items]
-        fell = sum((r.get("composer") or {}).get("fallback") is not None for r in res.items)
-        total = {k: sum(t.get(k, 0) for t in tallies) for k in ("generated", "kept", "replaced", "dropped")}
-        table.add_row(str(composer), str(s["questions"]), f"{s['latency']['p50']:.2f}", f"{s['latency']['p95']:.2f}",
-                      *(str(total[k]) if composer == Composer.LLM else "—" for k in total),
-                      str(fell) if composer == Composer.LLM else "—",
-                      f"{s['recall_proxy']['content_words']:.3f}", f"{s['recall_proxy']['minilm']:.3f}")
-        if composer == Composer.LLM:
-            llm_rows = res.items
-    return table, llm_rows
+        rows = composer_rows(store, settings, limit, composer)
+        secs = [r["seconds"] for r in rows]
+        total = {k: sum(r["llm"].get(k, 0) for r in rows) for k in ("generated", "kept", "replaced", "dropped")}
+        fell = sum(r["composer"]["fallback"] is not None for r in rows)
+        llm = composer == Composer.LLM
+        table.add_row(str(composer), str(len(rows)), f"{percentile(secs, 50):.2f}", f"{percentile(secs, 95):.2f}",
+                      *(str(total[k]) if llm else "—" for k in total), str(fell) if llm else "—",
+                      str(sum(r["failing_printed"] for r in rows)),
+                      f"{statistics.fmean(r['content_words'] for r in rows):.3f}",
+                      f"{statistics.fmean(r['minilm'] for r in rows):.3f}")
+    return table
 
 
 def main() -> None:
@@ -146,11 +186,7 @@ def main() -> None:
     if args.support:
         console.print(support_table(store, settings, args.pubmedqa, args.kqa_support))
     else:
-        table, rows = composer_table(store, settings, args.limit)
-        console.print(table)
-        secs = [r["composer"]["seconds"] for r in rows if r.get("composer", {}).get("seconds")]
-        if secs:
-            console.print(f"model time per answer: p50 {statistics.median(secs):.1f} s, p95 {percentile(secs, 95):.1f} s")
+        console.print(composer_table(store, settings, args.limit))
     store.close()
 
 

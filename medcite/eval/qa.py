@@ -197,8 +197,6 @@ def evaluate_qa(store, path: Path, settings: Settings, split: str = "all", limit
                 row["words"] = sum(len(x.split()) for x in sentences)
                 row["content_words"] = content_word_recall(it.statements, sentences)
                 row["minilm"] = similarity(it.statements, sentences, embed) if embed else None
-                row["composer"] = answer.composer
-                row["verification"] = {k: v for k, v in answer.verification.items() if k != "unsupported"}
             results[s].items.append(row)
             if progress:
                 progress(1)
