@@ -132,12 +132,12 @@ def fact_problem(sentence: str, sources: Sequence[str], drug_names: Callable[[st
 
 def verdict_or_instruction(sentence: str) -> str | None:
     """Return why a generated sentence states a label verdict or reads as an instruction, or None."""
+    if _INSTRUCTION.search(sentence):
+        return "reads as an instruction, not a statement of the evidence"
     low = f" {sentence.lower()} "
     for phrase in _VERDICTS:
         if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", low):
             return f"states a label verdict ('{phrase}'): verdicts come from the label check only"
-    if _INSTRUCTION.search(sentence):
-        return "reads as an instruction, not a statement of the evidence"
     return None
 
 

@@ -102,9 +102,9 @@ def assert_untouched(answer, clean, store):
     refs = {r.n: r for r in answer.references}
     texts = {h.passage_id: h.text for h in store.get_hits([r.passage_id for r in answer.references])}
     for s in all_sentences(answer):
-        low = s.text.lower()
         assert all(n in refs for n in s.citations)
-        if s.kind not in (SentenceKind.TEMPLATE, SentenceKind.NOTE):  # the label check's own words are templates
+        if s.kind == SentenceKind.GENERATED:  # (quotes are the extractive composer's, as without a model)
+            low = s.text.lower()
             assert not any(w in low for w in ("ignore previous", "verdict", "on label", "matches the label")), s.text
     given = {r.passage_id for r in refs.values()}
     generated = [s for s in all_sentences(answer) if s.kind == SentenceKind.GENERATED]

@@ -28,7 +28,7 @@ from medcite.compose.llm.client import LLMClient, LLMUnavailable
 from medcite.compose.llm.prompt import TIERS, Draft, GivenPassage, build_messages, parse_reply, select_passages
 from medcite.records import Answer, AnswerStatus, Sentence, SentenceKind
 from medcite.settings import Composer, Settings
-from medcite.verify.paraphrase import GeneratedCheck, SupportTest, coverage
+from medcite.verify.paraphrase import GeneratedCheck, SupportTest, coverage, verdict_or_instruction
 
 REPLACE_MIN_COVERAGE = 0.5  # a failing sentence paraphrased an extractive one when it covers this much of it
 _FIXED = (SentenceKind.TEMPLATE, SentenceKind.NOTE)
@@ -124,7 +124,7 @@ def _paraphrased(text: str, pool: list[Sentence], taken: set[str]) -> Sentence |
     citation: a copy cited to the wrong passage is replaced by the quote cited right."""
     best, score = None, REPLACE_MIN_COVERAGE
     for s in pool:
-        if s.text in taken:
+        if s.text in taken or verdict_or_instruction(s.text):  # a quote of injected text never stands in
             continue
         cov = coverage(s.text, [text])
         if cov >= score:
