@@ -102,10 +102,26 @@ def ask_with_llm(store, question: str, settings: Settings, facts=None) -> Answer
     draft = parse_reply(reply, settings.max_sentences_per_tier)
     if not draft.count():
         return fallback(base, settings, "the model's reply held no sentence in the answer format")
-    answer = merge(base, draft, given, make_check(store, given))
+    check = make_check(store, given)
+    answer = merge(base, draft, given, check)
+    recheck(answer, check)
     answer.settings_hash = settings.hash()
     answer.composer = composer_info(settings, Composer.LLM, None, seconds)
     return answer
+
+
+def recheck(answer: Answer, check: GeneratedCheck) -> None:
+    """Drop, as the last step, any generated sentence of `answer` that its citations do not support
+    (the gate every printed generated sentence passes, whatever path put it there); counted dropped."""
+    refs = {r.n: r.passage_id for r in answer.references}
+    tally = answer.verification.get("llm") or {}
+    for sentences in [answer.bottom_line] + [sec.sentences for sec in answer.sections]:
+        for s in [s for s in sentences if s.kind == SentenceKind.GENERATED]:
+            reason = check.problem(s.text, [refs[n] for n in s.citations if n in refs])
+            if reason is not None:
+                sentences.remove(s)
+                tally["kept"], tally["dropped"] = tally.get("kept", 1) - 1, tally.get("dropped", 0) + 1
+                tally.setdefault("unsupported", []).append({"section": "recheck", "text": s.text, "reason": reason})
 
 
 def _problem(text: str, numbers: list[int], key: str, given: dict[int, GivenPassage], check: GeneratedCheck) -> str | None:
