@@ -29,6 +29,7 @@ from medcite.compose.llm.prompt import TIERS, Draft, GivenPassage, build_message
 from medcite.records import Answer, AnswerStatus, Sentence, SentenceKind
 from medcite.settings import Composer, Settings
 from medcite.verify.paraphrase import GeneratedCheck, SupportTest, coverage, verdict_or_instruction
+from medcite.verify.verify import check_sentence
 
 REPLACE_MIN_COVERAGE = 0.5  # a failing sentence paraphrased an extractive one when it covers this much of it
 _FIXED = (SentenceKind.TEMPLATE, SentenceKind.NOTE)
@@ -104,20 +105,21 @@ def ask_with_llm(store, question: str, settings: Settings, facts=None) -> Answer
         return fallback(base, settings, "the model's reply held no sentence in the answer format")
     check = make_check(store, given)
     answer = merge(base, draft, given, check)
-    recheck(answer, check)
+    recheck(answer, check, texts)
     answer.settings_hash = settings.hash()
     answer.composer = composer_info(settings, Composer.LLM, None, seconds)
     return answer
 
 
-def recheck(answer: Answer, check: GeneratedCheck) -> None:
-    """Drop, as the last step, any generated sentence of `answer` that its citations do not support
-    (the gate every printed generated sentence passes, whatever path put it there); counted dropped."""
-    refs = {r.n: r.passage_id for r in answer.references}
+def recheck(answer: Answer, check: GeneratedCheck, retrieved: dict[str, str]) -> None:
+    """Drop, as the last step, any generated sentence of `answer` the verifier rejects
+    (`verify.check_sentence`: its citations in the reference list, retrieved, given to the model and
+    supporting it), whatever path put it there; counted dropped."""
+    refs = {r.n: r for r in answer.references}
     tally = answer.verification.get("llm") or {}
     for sentences in [answer.bottom_line] + [sec.sentences for sec in answer.sections]:
         for s in [s for s in sentences if s.kind == SentenceKind.GENERATED]:
-            reason = check.problem(s.text, [refs[n] for n in s.citations if n in refs])
+            reason = check_sentence(s, refs, retrieved, "", None, check)
             if reason is not None:
                 sentences.remove(s)
                 tally["kept"], tally["dropped"] = tally.get("kept", 1) - 1, tally.get("dropped", 0) + 1
