@@ -201,12 +201,12 @@ def main() -> None:
 
 
 def _register_optional_commands() -> None:
-    """Attach the commands that live in their own modules (ask, eval, serve, review, fetch, label)."""
+    """Attach the commands that live in their own modules (ask, eval, serve, review, fetch, label, llm)."""
     import importlib
 
     for module_name in (
         "medcite.commands.ask", "medcite.commands.eval", "medcite.commands.serve", "medcite.commands.review",
-        "medcite.commands.fetch", "medcite.commands.label",
+        "medcite.commands.fetch", "medcite.commands.label", "medcite.commands.llm",
     ):
         try:
             module = importlib.import_module(module_name)

@@ -181,6 +181,7 @@ class SentenceKind(StrEnum):
     EXTRACT = "extract"  # a span of its cited passage
     TEMPLATE = "template"  # facts of a LabelCheck (or of a passage) set in fixed words
     NOTE = "note"  # says that evidence is absent, e.g. no label held: no claim, so nothing to cite
+    GENERATED = "generated"  # written by the LLM composer: a paraphrase of the passages it was given
 
 
 @dataclass
@@ -420,6 +421,8 @@ class Answer:
     status: AnswerStatus = AnswerStatus.ANSWERED
     # what the index lacks, when the answer abstains ("The index holds no label for ...")
     abstention: str | None = None
+    # who wrote the prose: {"requested", "used", "model", "fallback"} (compose.llm; README "LLM composer")
+    composer: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stable JSON shape documented in the README (`medcite ask --json`)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
+
+from medcite.errors import MedciteError
 
 DEFAULT_INDEX = "medcite.db"
 
@@ -27,7 +29,23 @@ OPERATIONAL_FIELDS = frozenset({
     "max_drugs_per_case", "max_drug_mentions", "max_bundle_entries", "max_body_bytes", "max_json_depth", "body_timeout_s",
     "workers", "max_queue", "max_connections", "fhir_servers", "fhir_deadline_s", "fhir_max_response_bytes",
     "ingest_max_inflated_mb", "ingest_max_ratio", "ingest_max_errors_per_file", "local_dir",
+    # where the model runs and how long we wait for it; the key is a secret (never hashed, logged or shown)
+    "llm_url", "llm_api_key", "llm_api_key_file", "llm_timeout_s", "llm_connect_timeout_s",
 })
+# Fields that change an answer only when the LLM composer writes it.
+LLM_FIELDS = frozenset({"llm_model", "llm_max_tokens", "llm_max_passages", "llm_passage_chars"})
+
+
+class Composer(StrEnum):
+    """Who writes an answer's prose: the extractive composer (quotes, the default) or an
+    OpenAI-compatible language model behind the verifier (`compose.llm`)."""
+
+    EXTRACTIVE = "extractive"
+    LLM = "llm"
+
+
+class SettingsError(MedciteError):
+    """A setting has a value medcite cannot use (one line naming its variable)."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +100,42 @@ class Settings:
     ingest_max_ratio: float = 100.0  # decompressed / compressed size of one file, checked past 32 MB
     ingest_max_errors_per_file: int = 100  # errors of one file printed and logged; the rest are counted
 
+    # ---- the optional LLM composer (README "LLM composer"); nothing is sent anywhere unless llm_url is set
+    composer: str = Composer.EXTRACTIVE  # MEDCITE_COMPOSER: extractive | llm (ask --composer, the API's `composer`)
+    llm_url: str = ""  # MEDCITE_LLM_URL: base URL of an OpenAI-compatible server ("http://127.0.0.1:8088/v1")
+    llm_model: str = ""  # MEDCITE_LLM_MODEL: the model name sent to it (and stamped in the settings hash)
+    llm_api_key: str = field(default="", repr=False)  # MEDCITE_LLM_API_KEY: sent as a Bearer token; never logged
+    llm_api_key_file: str = ""  # MEDCITE_LLM_API_KEY_FILE: a file holding the key (instead of the variable)
+    llm_timeout_s: float = 120.0  # the whole generation; past it the answer is the extractive one, and says so
+    llm_connect_timeout_s: float = 3.0  # connecting to the server (a server that is down fails fast)
+    llm_max_tokens: int = 320  # the token budget of one generated answer
+    llm_max_passages: int = 8  # evidence passages given to the model
+    llm_passage_chars: int = 700  # characters of one passage given to the model
+
+    def __post_init__(self) -> None:
+        if self.composer not in {c.value for c in Composer}:
+            raise SettingsError(f"composer {self.composer!r} is not one of extractive, llm (MEDCITE_COMPOSER)")
+        if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
+            raise SettingsError(f"llm_url must start with http:// or https:// (MEDCITE_LLM_URL): {self.llm_url!r}")
+
     def hash(self) -> str:
-        """Return a short stable hash of the settings that change answers (not paths or limits)."""
-        answer_fields = {k: v for k, v in asdict(self).items() if k not in OPERATIONAL_FIELDS}
+        """Return a short stable hash of the settings that change answers (not paths, limits or
+        secrets); the model and its budget count only when the LLM composer writes the answer."""
+        skip = OPERATIONAL_FIELDS | (LLM_FIELDS if self.composer == Composer.EXTRACTIVE else frozenset())
+        answer_fields = {k: v for k, v in asdict(self).items() if k not in skip}
         blob = json.dumps(answer_fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def api_key(self) -> str:
+        """Return the LLM server's API key: MEDCITE_LLM_API_KEY, else the first line of
+        MEDCITE_LLM_API_KEY_FILE, else "" (raises SettingsError when that file cannot be read)."""
+        if self.llm_api_key or not self.llm_api_key_file:
+            return self.llm_api_key
+        try:
+            return Path(self.llm_api_key_file).read_text(encoding="utf-8").strip().splitlines()[0].strip()
+        except (OSError, UnicodeDecodeError, IndexError) as exc:
+            raise SettingsError(f"{self.llm_api_key_file}: cannot read the LLM API key (MEDCITE_LLM_API_KEY_FILE): "
+                                f"{type(exc).__name__}") from None
 
     def with_overrides(self, **overrides) -> "Settings":
         """Return a copy with the given non-None fields replaced."""

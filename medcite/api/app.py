@@ -47,7 +47,7 @@ from medcite.errors import IndexMissingError, MedciteError, NotFoundError
 from medcite.index.store import CorpusCache, is_server_uri, open_store
 from medcite.limits import LimitExceeded, bounded_ask, check_question, refuse
 from medcite.records import Answer
-from medcite.settings import Settings, load_settings
+from medcite.settings import Composer, Settings, load_settings
 
 log = logging.getLogger("medcite.api")
 
@@ -282,7 +282,11 @@ def create_app(
                 raise refuse("the facts object (bytes of JSON)", size, "max_facts_bytes", settings)
             facts = body.facts.to_data()
         ask_fn = app.state.ask_fn or load_ask()
-        answer = await run_query(lambda store: bounded_ask(store, body.question, settings, facts, ask_fn))
+        chosen = settings.with_overrides(composer=body.composer)
+        # a model writing the prose gets its own time limit on top of the query's
+        timeout = settings.query_timeout_s + (chosen.llm_timeout_s + chosen.llm_connect_timeout_s
+                                              if chosen.composer == Composer.LLM and chosen.llm_url else 0.0)
+        answer = await pool.run(lambda store: bounded_ask(store, body.question, chosen, facts, ask_fn), timeout=timeout)
         return DataJSONResponse(answer.to_dict())
 
     # ------------------------------------------------------------------ web page and CDS Hooks

@@ -237,6 +237,7 @@ def register(app: FastAPI) -> None:
             from medcite.analyze.facts import case_resources
             from medcite.api.app import load_ask
             from medcite.limits import bounded_ask
+            from medcite.settings import Composer
 
             case = HookCase(orders=draft_orders(req.context.draftOrders, selections))
             read_prefetch(case, prefetch)
@@ -244,7 +245,9 @@ def register(app: FastAPI) -> None:
                 return None
             resolve_orders(store, case.orders)
             question, facts = case.build(*case_resources(store))
-            return bounded_ask(store, question, settings, facts, app.state.ask_fn or load_ask())
+            # cards are the label check's: a hook never waits on (or sends the EHR's data to) a language model
+            extractive = settings.with_overrides(composer=Composer.EXTRACTIVE)
+            return bounded_ask(store, question, extractive, facts, app.state.ask_fn or load_ask())
 
         answer = await app.state.run_query(answer_case)
         return CDSResponse(cards=cards_for(answer, notes) if answer is not None else [])

@@ -29,6 +29,11 @@ class AskRequest(BaseModel):
         default=None, description="Structured case facts (the `facts` object of an answer); the keys given override what is "
         "read from the text. Every shape is validated (422); at most settings.max_facts_bytes of JSON (413).",
     )
+    composer: Literal["extractive", "llm"] | None = Field(
+        default=None, description="Who writes the prose: extractive quotes (the server's default unless MEDCITE_COMPOSER "
+        "says otherwise) or the server's LLM (MEDCITE_LLM_URL), every sentence verified; without a reachable model the "
+        "answer is extractive and its `composer.fallback` says why.",
+    )
 
 
 class SearchHit(BaseModel):

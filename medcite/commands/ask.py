@@ -15,7 +15,9 @@ def register(cli) -> None:
     @INDEX_OPTION
     @JSON_OPTION
     @click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), help="Retrieval mode (default: settings).")
-    def ask(question, case_file, index_path, as_json, mode):
+    @click.option("--composer", type=click.Choice(["extractive", "llm"]),
+                  help="Who writes the prose: quotes (extractive, default) or the model at MEDCITE_LLM_URL, verified.")
+    def ask(question, case_file, index_path, as_json, mode, composer):
         """Answer CASE OR QUESTION: bottom line, guidelines, FDA label check, research, references."""
         from medcite.limits import bounded_ask
         from medcite.render.markdown import render_markdown
@@ -27,7 +29,7 @@ def register(cli) -> None:
             question = case_file.read()
         if not question or not question.strip():
             raise click.UsageError('no case given: medcite ask "CASE" or medcite ask --file case.txt')
-        settings = load_settings(index_path=index_path, retrieval_mode=mode)
+        settings = load_settings(index_path=index_path, retrieval_mode=mode, composer=composer)
         store = open_index(index_path)
         try:
             answer = bounded_ask(store, question.strip(), settings)  # the limits of every entry point

@@ -33,6 +33,7 @@ from medcite.compose.extract import Candidate, candidates, choose
 from medcite.compose.gather import Evidence, gather, support_hits
 from medcite.compose.intents import ADVERSE, MOST_COMMON, label_sections
 from medcite.compose.label_tier import check_sentences, monitoring_sentences
+from medcite.compose.llm.compose import composer_info
 from medcite.compose.queries import CaseQuery, build_queries
 from medcite.compose.templates import INTENT_WORDS, TIER_WORDS, render
 from medcite.records import (
@@ -57,7 +58,7 @@ from medcite.records import (
     SubjectKind,
     Understanding,
 )
-from medcite.settings import Settings
+from medcite.settings import Composer, Settings
 from medcite.verify.verify import verify_sections
 
 HEADINGS = {
@@ -323,8 +324,13 @@ def _case_text(question: str, facts: CaseFacts, u: Understanding) -> str:
 
 
 def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts | dict | None = None) -> Answer:
-    """Return the cited, verified Answer to a clinical question or case (see module docstring)."""
+    """Return the cited, verified Answer to a clinical question or case (see module docstring);
+    with `settings.composer` llm, the prose is the configured model's, verified (`compose.llm`)."""
     settings = settings or Settings()
+    if settings.composer == Composer.LLM:
+        from medcite.compose.llm.compose import ask_with_llm
+
+        return ask_with_llm(store, question, settings, facts)
     res = resources_of(store)
     case = extract_facts(question, res.lexicon, res.abbreviations)
     if facts is not None:
@@ -347,6 +353,7 @@ def ask(store, question: str, settings: Settings | None = None, facts: CaseFacts
         question=question, facts=case.to_dict(), label_checks=[dc.check for dc in checks], sections=sections,
         references=[], verification={}, corpus_version=store.corpus_version(), settings_hash=settings.hash(),
         bottom_line=bottom, effect_sizes=effects, understanding=u, status=status, abstention=lacking,
+        composer=composer_info(settings, Composer.EXTRACTIVE),
     )
     answer.references = registry.references()
     answer.verification = verify_sections(answer.sections, answer.references, registry.retrieved_texts(),

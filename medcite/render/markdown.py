@@ -58,6 +58,18 @@ def label_table(checks: list[LabelCheck]) -> list[str]:
     return lines
 
 
+def _composer_lines(answer: Answer) -> list[str]:
+    """Return the line saying who wrote the prose when an LLM was asked for (and what was kept)."""
+    c = answer.composer or {}
+    if c.get("requested") != "llm":
+        return []
+    if c.get("used") != "llm":
+        return [f"_Extractive answer: the LLM composer was not used ({c.get('fallback')})._"]
+    t = answer.verification.get("llm", {})
+    return [f"_Written by {c.get('model') or 'the LLM'}: {t.get('generated', 0)} sentences generated, {t.get('kept', 0)} kept, "
+            f"{t.get('replaced', 0)} replaced by the quote they paraphrased, {t.get('dropped', 0)} dropped._"]
+
+
 def render_markdown(answer: Answer) -> str:
     """Return the answer as markdown text."""
     out: list[str] = ["## Bottom line", ""]
@@ -89,6 +101,7 @@ def render_markdown(answer: Answer) -> str:
     v = answer.verification
     out += ["", f"_Verified: {v.get('sentences', 0)} sentences kept, {v.get('dropped', 0)} dropped; "
                 f"corpus version {answer.corpus_version}, settings {answer.settings_hash}._"]
+    out += _composer_lines(answer)
     u = answer.understanding
     if u is not None:
         about = ", ".join(f"{s.name} ({s.kind.replace('_', ' ')})" for s in u.subjects) or "no subject recognised"

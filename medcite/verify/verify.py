@@ -13,7 +13,9 @@
   passages or the case and its words there or regimen words; a status one of the fixed words;
 - note (says evidence is absent): it is a note template, its names from the case or its facts,
   and it cites nothing;
-- every number it states is in its cited passages (templates and notes: or in the case).
+- every number it states is in its cited passages (templates and notes: or in the case);
+- generated (the LLM composer's paraphrase): the checks of `verify.paraphrase` against the
+  passages as the model was given them.
 
 A sentence that fails is dropped and counted; the reasons are kept (they name the source text,
 never the patient's). This is the gate a later LLM composer passes through.
@@ -30,6 +32,7 @@ from medcite.analyze.statements import VerbLexicon, is_statement
 from medcite.compose.extract import clean_sentence
 from medcite.compose.templates import REASON_WORDS, REGIMEN_WORDS, TEMPLATES, rendered, vocabulary
 from medcite.records import AnswerSection, Citation, Sentence, SentenceKind
+from medcite.verify.paraphrase import GeneratedCheck
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
@@ -56,7 +59,8 @@ def numbers_in(text: str) -> set[str]:
     return out
 
 
-def _sentence_numbers(text: str) -> set[str]:
+def sentence_numbers(text: str) -> set[str]:
+    """Return the numbers of `text` as sentences are compared (a whole decimal "10.0" as "10")."""
     nums = numbers_in(text)
     # a decimal that is whole ("10.0") is compared as "10"
     return {n.rstrip("0").rstrip(".") if "." in n else n for n in nums}
@@ -103,7 +107,7 @@ class Sources:
     def numbers(self, with_case: bool) -> set[str]:
         out: set[str] = set()
         for text in self.passages + ([self.case] if with_case else []):
-            out |= _sentence_numbers(text)
+            out |= sentence_numbers(text)
         return out
 
 
@@ -117,7 +121,7 @@ def _value_ok(kind: str, value: str, src: Sources) -> bool:
         return src.has_words(value)
     if kind == "regimen":
         words = re.findall(r"[a-z]+", value.lower())
-        return _sentence_numbers(value) <= src.numbers(True) and all(w in REGIMEN_WORDS or src.names(w) for w in words)
+        return sentence_numbers(value) <= src.numbers(True) and all(w in REGIMEN_WORDS or src.names(w) for w in words)
     if kind == "reason":
         words = re.findall(r"[a-z']+", value.lower())
         return bool(words) and all(w in REASON_WORDS or src.names(w) for w in words)
@@ -151,8 +155,9 @@ def _check_extract(sentence: Sentence, src: Sources, verbs: VerbLexicon | None) 
 
 
 def check_sentence(sentence: Sentence, refs: dict[int, Citation], retrieved: dict[str, str], case_text: str,
-                   verbs: VerbLexicon | None = None) -> str | None:
-    """Return why `sentence` fails verification, or None when it passes."""
+                   verbs: VerbLexicon | None = None, generated: GeneratedCheck | None = None) -> str | None:
+    """Return why `sentence` fails verification, or None when it passes (a generated sentence
+    fails unless `generated` says what the model was given)."""
     if sentence.kind == SentenceKind.NOTE:
         if sentence.citations:
             return "a note cites nothing"
@@ -169,6 +174,10 @@ def check_sentence(sentence: Sentence, refs: dict[int, Citation], retrieved: dic
             return f"citation [{n}] ({ref.passage_id}) was not retrieved"
         texts.append(retrieved[ref.passage_id])
         labels += [ref.title or "", ref.section or ""]
+    if sentence.kind == SentenceKind.GENERATED:
+        if generated is None:
+            return "a generated sentence without the passages its model was given"
+        return generated.problem(sentence.text, [refs[n].passage_id for n in sentence.citations])
     src = Sources(texts, labels, case_text)
     if sentence.kind == SentenceKind.TEMPLATE:
         reason = _check_template(sentence, src)
@@ -179,7 +188,7 @@ def check_sentence(sentence: Sentence, refs: dict[int, Citation], retrieved: dic
     if reason:
         return reason
     allowed = src.numbers(with_case=sentence.kind == SentenceKind.TEMPLATE)
-    missing = sorted(n for n in _sentence_numbers(sentence.text) - allowed)
+    missing = sorted(n for n in sentence_numbers(sentence.text) - allowed)
     return ("number(s) not in the cited passage: " + ", ".join(missing)) if missing else None
 
 
@@ -190,6 +199,7 @@ def verify_sections(
     question: str,
     extra: Iterable[list[Sentence]] = (),
     verbs: VerbLexicon | None = None,
+    generated: GeneratedCheck | None = None,
 ) -> dict:
     """Drop the failing sentences of `sections` (and of the `extra` sentence lists, e.g. the bottom
     line) in place; return {"sentences": kept, "dropped": n, "unsupported": [{"text", "reason"}]}.
@@ -201,13 +211,13 @@ def verify_sections(
     for sentences in lists:
         keep: list[Sentence] = []
         for sentence in sentences:
-            reason = check_sentence(sentence, refs, retrieved, question, verbs)
+            reason = check_sentence(sentence, refs, retrieved, question, verbs, generated)
             if reason is None:
                 keep.append(sentence)
                 kept += sentence.kind != SentenceKind.NOTE
             else:
                 dropped += 1
-                shown = sentence.text if sentence.kind == SentenceKind.EXTRACT else f"({sentence.template or sentence.kind})"
+                shown = sentence.text if sentence.kind in (SentenceKind.EXTRACT, SentenceKind.GENERATED) else f"({sentence.template or sentence.kind})"
                 unsupported.append({"text": shown, "reason": reason})
         sentences[:] = keep
     return {"sentences": kept, "dropped": dropped, "unsupported": unsupported}

@@ -44,3 +44,12 @@ def regimen(openfda_labels) -> dict:
     condition = re.search(r"metastatic breast cancer", label["indications_and_usage"][0]).group(0)
     return {"rxcui": label["openfda"]["rxcui"], "dose": dose, "frequency": freq,
             "route": label["openfda"]["route"][0].lower(), "condition": condition}
+
+
+@pytest.fixture(scope="session")
+def medicationqa_question(shared_data) -> str:
+    """A real consumer question about anastrozole (MedicationQA), whose label is in the corpus."""
+    import json
+
+    rows = json.loads((shared_data / "eval_medicationqa" / "medicationqa.json").read_text(encoding="utf-8"))
+    return next(r["Question"] for r in rows if r["Focus (Drug)"].lower() == "anastrozole")

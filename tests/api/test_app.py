@@ -17,13 +17,6 @@ TOREMIFENE_SET_ID = "2cab8dd1-3a10-48e6-86ce-0e5275ed49e5"  # Fareston in openfd
 DOC = f"spl:{TOREMIFENE_SET_ID}"
 
 
-@pytest.fixture(scope="module")
-def medicationqa_question(shared_data) -> str:
-    """A real consumer question about anastrozole (MedicationQA), whose label is in the corpus."""
-    rows = json.loads((shared_data / "eval_medicationqa" / "medicationqa.json").read_text(encoding="utf-8"))
-    return next(r["Question"] for r in rows if r["Focus (Drug)"].lower() == "anastrozole")
-
-
 def hook_request(openfda_labels) -> dict:
     """A valid order-sign request for the Fareston label's first RxNorm code (body for error tests)."""
     rxcui = openfda_labels[TOREMIFENE_SET_ID]["openfda"]["rxcui"][0]
