@@ -344,6 +344,19 @@ def _kind(text: str, column_max: bool) -> RowKind:
     return RowKind.RECOMMENDED
 
 
+def _undosed_table_row(sent: Span, number: str | None, headings: dict, lead: str) -> DosingRow | None:
+    """Return the row of a table line that reduces the dose for a population without a number
+    ("Known CYP2D6 Poor Metabolizers | Administer half of usual dose"), which is a row of the
+    table, not its header; None for any other line without a dose."""
+    text = sent.text
+    first_cell = text.strip(" |").split("|")[0]
+    if not _UNSTATED_REDUCTION.search(text) or not population_item(f"{first_cell}: "):
+        return None
+    row = DosingRow(sent, number, headings.get(number, ""), [], find_frequencies(text), [], RowKind.RECOMMENDED, table=True, source=text)
+    qualify(row, f"{row.heading} {lead}")
+    return row
+
+
 def _toxicity_steps(rows: list[DosingRow], heading: str) -> list[DosingRow]:
     """Rows of a subsection about adverse reactions ("2.3 Dosage Modifications for Adverse
     Reactions") are the steps down for toxicity, not doses to start or keep a patient on."""
@@ -415,12 +428,7 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
                 sublead[number] = item
             is_row = " | " in text or text.startswith("| ")
             doses = find_doses(text)
-            first_cell = text.strip(" |").split("|")[0]
-            if is_row and not doses and header and _UNSTATED_REDUCTION.search(text) and population_item(f"{first_cell}: "):
-                # "Known CYP2D6 Poor Metabolizers | Administer half of usual dose": a row of the table, not its header
-                row = DosingRow(sent, home or number, headings.get(home or number, ""), [], find_frequencies(text), [],
-                                RowKind.RECOMMENDED, table=True, source=text)
-                qualify(row, f"{row.heading} {lead}")
+            if is_row and not doses and header and (row := _undosed_table_row(sent, home or number, headings, lead)):
                 rows.append(row)
                 continue
             if is_row and not doses:

@@ -18,14 +18,14 @@ BENCH = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "label-c
 
 # Cases whose indication / dose / frequency / route verdicts are pinned, one or more per category.
 PINNED = {
-    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01"],
+    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01", "G0-45", "G1-07", "G2-45", "G3-25", "G3-44"],
     "overdose": ["G0-05", "G0-29", "G3-22"],
     "underdose": ["G1-27"],
     "wrong_frequency": ["G2-22"],
-    "renal_or_hepatic": ["G0-15", "G0-43", "G2-31", "G2-49"],
-    "pediatric_or_age": ["G0-47"],
-    "genotype": ["G1-08", "G2-21"],
-    "interaction": ["G0-25", "G3-48"],
+    "renal_or_hepatic": ["G0-15", "G0-43", "G2-31", "G2-49", "G3-14"],
+    "pediatric_or_age": ["G0-47", "G1-42"],
+    "genotype": ["G1-08", "G2-21", "G2-30", "G3-13", "G3-45"],
+    "interaction": ["G0-25", "G3-48", "G3-43"],
     "pregnancy_or_lactation": ["G0-22"],
     "limitation_of_use": ["G0-13", "G0-51", "G2-06", "G2-28"],
     "off_label": ["G0-26", "G0-41", "G0-44", "G1-14"],
