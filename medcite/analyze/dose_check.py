@@ -394,6 +394,7 @@ class _Order:
     number: str | None  # the indication's D&A subsection
     comed_classes: dict[str, list[str]]
     one_indication: bool = False  # the label has one indication: its subsections cannot be other uses
+    start: bool = False  # the case starts the drug (`new_start`)
     amounts: dict = field(default_factory=dict)
 
     @property
@@ -424,7 +425,8 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
         adjust = [r for r in adjust if r.subsection == number or _population_key(r) not in own]
     usual = candidate_rows([r for r in usable if o.applies(r)], number, facts.text)
     base = usual
-    if new_start(facts.text):
+    o.start = new_start(facts.text)
+    if o.start:
         # a start is judged on the label's starting doses, never on a dose reached after titration
         base = starting_rows([r for r in usual if r.phase != MAINTENANCE_PHASE])
         adjust = [r for r in adjust if r.phase != MAINTENANCE_PHASE]
@@ -457,6 +459,12 @@ def _population_key(row: DosingRow) -> tuple:
 _REDUCING = re.compile(r"\breduce\w*\b|\bdecrease\w*\b|\bdo\s+not\s+exceed\b|\bnot\s+to\s+exceed\b", re.I)
 
 
+def _misses(row: DosingRow, amounts: dict) -> bool:
+    """Return True when the row's doses are comparable with the order and none covers it."""
+    cover, _, comparable = _covers([row], amounts)
+    return cover is None and comparable
+
+
 def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -> Judged:
     """The patient is in a population the label doses apart: avoid, a stated dose, or a reduction."""
     avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], o.amounts)[0] is not None)]
@@ -475,8 +483,7 @@ def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -
         return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
     # a reduction the patient's population calls for ("with strong CYP3A inhibitors ... reduce the
     # dose to 100 mg") binds even when another of its rows (the combination's dose) covers the order
-    unmet = [r for r in dosed if _REDUCING.search(r.source or r.span.text) and _covers([r], o.amounts)[0] is None
-             and _covers([r], o.amounts)[2]]
+    unmet = [r for r in dosed if _REDUCING.search(r.source or r.span.text) and _misses(r, o.amounts)]
     if unmet:
         return o.verdict(RegimenStatus.MISMATCH, unmet[0], "the label gives a lower dose for this patient's population"), unmet[:1], dosed
     cover, exceeded, comparable = _covers(dosed, o.amounts)
@@ -513,7 +520,7 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     if not base:
         return o.verdict(RegimenStatus.NOT_STATED, None, "no dosing row for this indication and patient"), []
     cover, exceeded, comparable = _covers(base, o.amounts)
-    if cover is None and exceeded is None and not new_start(o.facts.text):
+    if cover is None and exceeded is None and not o.start:
         cover = _titration_cover(base, o.amounts)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
