@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from medcite.analyze.facts import case_resources
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
 from medcite.analyze.indication_fit import (
     biomarker_conflict,
     child_exclusion,
     combination_exclusion,
     denied_requirement,
+    excluded_by_qualifier,
     excluded_by_words,
+    monotherapy_exclusion,
     fit_by_meaning,
 )
 from medcite.analyze.label_alert_drugs import class_lookup
@@ -182,6 +185,7 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts, m
                 match.unit = fit.unit
     if match.status in (IndicationStatus.ON_LABEL, IndicationStatus.UNCLEAR, IndicationStatus.OFF_LABEL):
         excluded = (child_exclusion(label, facts) or excluded_by_words(label, match.unit, facts)
+                    or excluded_by_qualifier(label, facts, case_resources(store)[1]) or monotherapy_exclusion(label, facts, mention)
                     or combination_exclusion(label, facts, mention.generic, lambda g: drug_classes(store, g)))
         if excluded is not None:
             match.status, match.reason, match.exclusion, match.exclusion_kind = excluded.status, excluded.reason, excluded.span, "exclusion"

@@ -124,12 +124,19 @@ _LIST_TAIL = re.compile(
     r"(?:\s*+(?:[\w\-][\w\- ]{0,29}|(?<= )),)*\s*(?:or|nor|and)\s+[\w\-]+(?:\s+[\w\-]+){0,3}", re.IGNORECASE
 )
 SCOPE_WORDS = 8
+_NEGATED_VERB = re.compile(r"\s+(?:had|has|have|was|were|been)\b", re.IGNORECASE)
 _NONSPACE = re.compile(r"\S+")
 
 
 def _forward_scope_end(text: str, start: int, clause_end: int) -> int:
     end = clause_end
-    stop = _SCOPE_STOP.search(text, start, clause_end)
+    # "(regular menses, no ovarian suppression) with ER+ breast cancer": a negation inside
+    # brackets ends where they close
+    if text.rfind("(", 0, start) > text.rfind(")", 0, start) and 0 <= text.find(")", start, end):
+        end = text.find(")", start, end)
+    # "never had a gout attack": the verb of the negated statement does not end its scope
+    aux = _NEGATED_VERB.match(text, start, end)
+    stop = _SCOPE_STOP.search(text, aux.end() if aux else start, end)
     if stop:
         end = stop.start()
     comma = text.find(",", start, end)

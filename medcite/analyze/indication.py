@@ -80,7 +80,9 @@ def condition_terms(mentions: list[ConditionMention], abbreviations: dict[str, s
         quals = " ".join(v for v in (c.extent, c.resection, c.differentiation, c.stage) if v)
         if words:
             out.append(ConditionTerms(c.name, words, abbrev, abbrev_words, c, set(terms(quals))))
-    return out
+    # "chronic migraine (... 10 of them migraine)": a condition named again without its
+    # qualifier is the same condition, and the qualified name is the one to match
+    return [c for c in out if not any(c.words < o.words for o in out)]
 
 
 def coverage(cond: ConditionTerms, words: set[str]) -> float:
@@ -90,9 +92,18 @@ def coverage(cond: ConditionTerms, words: set[str]) -> float:
     if not cond.words:
         return 0.0
     found = cond.words & words
+    found |= {w for w in cond.words - found if any(same_stem(w, x) for x in words)}
     if cond.abbreviation and cond.abbreviation in words:
         found |= cond.abbrev_words
     return len(found) / len(cond.words)
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Return True for two stems of one word that the stemmer cut differently ("cardiomyopathi"
+    from cardiomyopathy, "cardiomyopath" from cardiomyopathic): one starts the other, at least
+    six letters long, and they differ by at most two letters."""
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 6 and len(long) - len(short) <= 2 and long.startswith(short)
 
 
 def unit_words(unit: IndicationUnit) -> set[str]:

@@ -22,8 +22,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
+from medcite.analyze.facts import is_condition_word
+from medcite.analyze.indication import condition_terms
 from medcite.analyze.dose_check import ADULT_AGE
-from medcite.analyze.label_text import COMBINATION_USE, SEE_REF, IndicationUnit, LabelText, Span, indication_units, sentences_of, terms
+from medcite.analyze.label_text import (
+    ALONE_LABEL,
+    BOXED,
+    COMBINATION_USE,
+    INDICATIONS,
+    SEE_REF,
+    IndicationUnit,
+    LabelText,
+    Span,
+    indication_units,
+    given_alone,
+    sentences_of,
+    terms,
+)
 from medcite.records import CaseFacts, IndicationStatus
 
 ON_LABEL_SIM = 0.62  # cosine of MiniLM vectors: "focal seizures" ~ "partial-onset seizures" is 0.69
@@ -109,6 +124,7 @@ def case_phrases(facts: CaseFacts, label: LabelText, table=None) -> list[str]:
             continue
         if re.search(r"(?<![\w-])" + re.escape(p.short) + r"(?![\w-])", facts.text):
             phrases.append(p.long)
+    phrases += _genus_spelled_out(facts.text, label_text)
     text = facts.text
     for d in sorted(facts.drugs, key=lambda d: -d.start):
         text = text[: d.start] + " , " + text[d.end :]
@@ -119,6 +135,20 @@ def case_phrases(facts: CaseFacts, label: LabelText, table=None) -> list[str]:
         if 1 <= len(words) <= 6 and _meaningful(chunk) and not _negated_chunk(chunk, facts):
             phrases.append(chunk)
     return [p for p in dict.fromkeys(" ".join(x.split()) for x in phrases) if len(p) > 2]
+
+
+_SPECIES = re.compile(r"(?<![\w.])([A-Z])\.\s?([a-z]{4,})\b")  # "P. falciparum", "H. pylori"
+
+
+def _genus_spelled_out(case_text: str, label_text: str) -> list[str]:
+    """Return the organisms the case names with an abbreviated genus, as the label spells them
+    ("P. falciparum" -> "Plasmodium falciparum")."""
+    out = []
+    for m in _SPECIES.finditer(case_text):
+        full = re.search(rf"\b({m.group(1)}[a-z]{{2,}})\s+{m.group(2)}\b", label_text)
+        if full:
+            out.append(f"{full.group(1)} {m.group(2)}")
+    return out
 
 
 def _expanded_abbreviations(facts: CaseFacts, table) -> list[str]:
@@ -136,7 +166,12 @@ def _expanded_abbreviations(facts: CaseFacts, table) -> list[str]:
 
 
 def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
-    return bool(re.match(r"(?i)(?:no|not|non|without|denies|negative)\b", chunk))
+    """Return True when the chunk opens with a negation or every content word of it is negated
+    ("has never had a gout attack")."""
+    if re.match(r"(?i)(?:no|not|non|without|denies|negative)\b", chunk):
+        return True
+    words = {w for w in terms(chunk) if len(w) >= 4}
+    return bool(words) and any(words <= set(terms(f"{n.value} {n.text}")) for n in facts.negations if n.kind == "negation")
 
 
 def _vectors(store, texts: list[str]) -> np.ndarray:
@@ -175,6 +210,9 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     vec = _vectors(store, phrases + targets + [s.text for s in excl])
     pv, tv, ev = vec[: len(phrases)], vec[len(phrases) : len(phrases) + len(targets)], vec[len(phrases) + len(targets) :]
     sims = pv @ tv.T
+    siblings = np.array([[_sibling(p, t, u) for u, t in pairs] for p in phrases], dtype=bool)
+    closest = float(sims.max())
+    sims = np.where(siblings, -1.0, sims)
     i_phrase, i_unit = np.unravel_index(int(np.argmax(sims)), sims.shape)
     best = float(sims[i_phrase, i_unit])
     if len(excl):
@@ -182,13 +220,47 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
         j_phrase, j = np.unravel_index(int(np.argmax(esims)), esims.shape)
         if float(esims[j_phrase, j]) >= ON_LABEL_SIM and float(esims[j_phrase, j]) > best + EXCLUSION_MARGIN:
             return Fit(IndicationStatus.NOT_INDICATED, excl[j], f"the label excludes {phrases[j_phrase]}", similarity=float(esims[j_phrase, j]))
-    unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
     if best >= ON_LABEL_SIM:
+        unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
     named = [c for c in facts.conditions if not c.negated]
+    if closest >= ON_LABEL_SIM and named:
+        i, j = np.unravel_index(int(np.argmax(np.where(siblings, pv @ tv.T, -1.0))), sims.shape)
+        return Fit(IndicationStatus.OFF_LABEL, None, f"{phrases[i]} is not the label's {targets[j][:80]}", None, closest)
     if best < OFF_LABEL_SIM and named:
         return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
     return None
+
+
+_WORD = re.compile(r"[a-z][a-z'’-]+")
+_FUNCTION = {"of", "the", "and", "or", "with", "without", "to", "by", "for", "in", "on", "a", "an", "as", "due", "associated"}
+
+
+def _words(text: str) -> set[str]:
+    words = _WORD.findall(text.lower())
+    return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith(("is", "ss", "us")) else w for w in words} - _FUNCTION - _GENERIC
+
+
+# The words that grade a disease by severity, course or phase: two grades of one disease are two
+# indications ("severe" is not "mild to moderate"; "episodic" is not "chronic").
+_GRADES = {"mild", "moderate", "severe", "acute", "chronic", "episodic", "early", "advanced", "onset", "maintenance"}
+
+
+def _grades(words: set[str]) -> set[str]:
+    return {part for w in words for part in w.split("-")} & _GRADES
+
+
+def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
+    """Return True when the case's phrase and the label's target name two grades of one disease:
+    they share a disease word, and the phrase grades it in words the indication never uses
+    while the target grades it in others ("severe Alzheimer's dementia" / "mild to moderate
+    dementia of the Alzheimer's type"; "sleep-onset insomnia" / "insomnia characterized by
+    difficulty with sleep maintenance")."""
+    pw, tw = _words(phrase), _words(target)
+    if not any(is_condition_word(w) for w in pw & tw):
+        return False
+    own = _grades(pw)
+    return bool(own) and not own & _grades(_words(unit.span.text)) and bool(_grades(tw))
 
 
 TIE = 0.02  # indications this close to the best are told apart by the words they share with the case
@@ -266,6 +338,7 @@ def child_exclusion(label: LabelText, facts: CaseFacts) -> Fit | None:
     return None
 
 
+_NOT_INDICATED = re.compile(r"\bnot\s+(?:indicated|approved)\s+(?:for|in)\b", re.I)
 _STRONG_EXCLUSION = re.compile(r"\bnot\s+(?:indicated|approved|recommended)\b|\bnot\s+for\s+(?:use|the\s+treatment)|\bcontraindicated\b|\bshould\s+not\s+be\s+used", re.I)
 
 
@@ -276,7 +349,8 @@ def exclusion_part(span: Span) -> Span:
     m = _STRONG_EXCLUSION.search(span.text) or re.search(r"\bnot\b", span.text)
     if m is None:
         return span
-    marks = [x.start() for x in re.finditer(r"(?i)limitations?\s+of\s+use|•|(?<=:)\s", span.text[: m.start()])]
+    marks = [x.start() for x in re.finditer(r"(?i)limitations?\s+of\s+use|•|(?<=:)\s|(?<![\w.])\d{1,2}\.\d{1,2}\s+(?-i:[A-Z])",
+                                            span.text[: m.start()])]
     if not marks:
         return span
     cut = marks[-1]
@@ -295,6 +369,12 @@ def exclusion_sentences(label: LabelText) -> list[Span]:
             out += [exclusion_part(x) for x in sentences_of(u.section, u.span.start, u.span.end) if _STRONG_EXCLUSION.search(x.text)]
     for section in label.by_code(BOXED):
         out += [exclusion_part(x) for x in sentences_of(section) if _STRONG_EXCLUSION.search(x.text)]
+    # "5.5 Use in Premenopausal Women: ... is not indicated for the treatment of breast cancer in
+    # premenopausal women": a use excluded in so many words, wherever the label says it (a
+    # warning's "not recommended" is an alert, not an indication status)
+    seen = {(x.start, x.code) for x in out}
+    for section in label.sections:
+        out += [exclusion_part(x) for x in sentences_of(section) if _NOT_INDICATED.search(x.text) and (x.start, x.code) not in seen]
     return [x for x in out if not COMBINATION_USE.search(x.text)]
 
 
@@ -346,9 +426,14 @@ def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: Case
     # what each indication (each sentence or list item of it) says together
     indications = [{_purpose(w) for w in terms(piece)} for u in indication_units(label) if not u.is_limitation
                    for piece in _PIECES.split(affirming_text(u)) if piece.strip()]
+    conditions = [set(terms(c.name)) for c in facts.conditions if not c.negated]
     for sent in exclusion_sentences(label):
         words = set(terms(sent.text)) - own - indication_words
         hit = sorted(w for w in words & case_words if len(w) >= 3)
+        # outside Indications & Usage and the boxed warning, the sentence must name a whole
+        # condition of the case ("bipolar depression" is not "major depression")
+        if sent.code not in (INDICATIONS, BOXED) and not any(c <= set(terms(sent.text)) for c in conditions):
+            hit = []
         if hit:
             return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(hit)})", unit)
         # "not indicated for prophylactic ... administration in otitis media": the purpose and the
@@ -360,12 +445,38 @@ def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: Case
     return None
 
 
+def excluded_by_qualifier(label: LabelText, facts: CaseFacts, table=None) -> Fit | None:
+    """Return not_indicated when an exclusion sentence names a whole condition of the case (or
+    the long form of an abbreviation it writes) together with a word the case states and no
+    indication of the label uses: "nephrogenic" in "... consistent with lithium-induced nephrogenic
+    DI" against "not indicated for the treatment of nephrogenic diabetes insipidus"; "Shiga toxin"
+    in a case of hemolytic uremic syndrome against "... Shiga toxin E. coli related hemolytic
+    uremic syndrome"."""
+    named = [c.words for c in condition_terms(facts.conditions)]
+    if table is not None:
+        named += [set(terms(x)) for x in _expanded_abbreviations(facts, table)]
+    named = [c for c in named if c]
+    text = facts.text
+    for d in sorted(facts.drugs, key=lambda d: -d.start):
+        text = text[: d.start] + " " + text[d.end :]
+    stated = {w for w in terms(text) if len(w) >= 4} - set().union(*named) if named else set()
+    own = set(terms(" ".join(label.names()))) | set(terms(" ".join(_GENERIC)))
+    indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
+    for sent in exclusion_sentences(label):
+        words = set(terms(sent.text))
+        if any(c <= words for c in named):
+            extra = sorted((words - own - indication_words) & stated)
+            if extra:
+                return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes this use ({', '.join(extra)})")
+    return None
+
+
 _PURPOSE = re.compile(r"\bprophyla\w*|\bprevent\w*|\bprolonged\b|\blong-term\b|\bsuppressive\b|\bmaintenance\b", re.I)
 
 
 def _purpose(word: str) -> str:
-    """One word for a purpose however written ("prophylactic", "prophylaxis")."""
-    return "prophylaxi" if word.startswith("prophyla") else word
+    """One word for a purpose however written ("prophylactic", "prophylaxis", "to prevent")."""
+    return "prophylaxi" if word.startswith(("prophyla", "prevent")) else word
 
 
 _COMBINATION = re.compile(r"\bin\s+combination\s+with\b|\bconcomitant(?:ly)?\b|\bwith\s+other\b", re.I)
@@ -391,3 +502,14 @@ def combination_exclusion(label: LabelText, facts: CaseFacts, drug: str, classes
             if hit:
                 return Fit(IndicationStatus.NOT_INDICATED, sent, f"the label excludes use with {d.generic} ({hit})")
     return None
+
+
+def monotherapy_exclusion(label: LabelText, facts: CaseFacts, drug) -> Fit | None:
+    """Return not_indicated when the case gives the drug alone ("on its own") and the label's
+    Indications & Usage or boxed warning says it is not for use as monotherapy / only in
+    combination."""
+    if given_alone(facts.text, drug) is None:
+        return None
+    own = [x for u in indication_units(label) if u.section is not None for x in sentences_of(u.section, u.span.start, u.span.end)]
+    hit = next((x for x in exclusion_sentences(label) + own if ALONE_LABEL.search(x.text)), None)
+    return Fit(IndicationStatus.NOT_INDICATED, hit, "the label does not indicate the drug on its own") if hit else None

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.label_alert_search import STRONG_WARNING, Context, Hit, RawAlert, Test, indication_text, live
 from medcite.analyze.label_text import (
+    ALONE_LABEL,
+    given_alone,
     REGION_WORDS,
     EXCLUDING,
     INTERACTIONS,
@@ -511,26 +513,17 @@ def comedication_alerts(ctx: Context, drug: DrugMention, synonyms, classes=None,
 
 # ---------------------------------------------------------------- partner drug and route
 
-_ALONE_CASE = re.compile(r"\bon\s+its\s+own\b|\balone\b|\bas\s+(?:a\s+)?(?:monotherapy|single\s+agent)\b|\bmonotherapy\b",
-                         re.IGNORECASE)
-_ALONE_LABEL = re.compile(r"\bshould\s+(?:only\s+)?be\s+(?:used|given|administered)\s+(?:only\s+)?in\s+combination\b|"
-                          r"\bmust\s+be\s+(?:used|given|administered)\s+(?:in\s+combination\s+)?with\b|"
-                          r"\bnot\s+(?:be\s+)?(?:used|recommended|indicated)\s+(?:for\s+use\s+)?as\s+(?:a\s+)?"
-                          r"(?:monotherapy|single\s+agent)|"
-                          r"\bonly\s+in\s+combination\s+with\b", re.IGNORECASE)
 _WARNINGS = {AlertKind.BOXED_WARNING, AlertKind.CONTRAINDICATION, AlertKind.WARNING}
 
 
 def monotherapy_alerts(ctx: Context, drug: DrugMention) -> list[RawAlert]:
     """Return the alert of a label that requires a partner drug when the case gives this one alone."""
-    text = ctx.facts.text
-    end = text.find(".", drug.end)
-    m = _ALONE_CASE.search(text, text.rfind(".", 0, drug.start) + 1, len(text) if end < 0 else end)
+    m = given_alone(ctx.facts.text, drug)
     if m is None:
         return []
 
     def test(sentence: str, kind: AlertKind) -> Hit | None:
-        hit = _ALONE_LABEL.search(sentence)
+        hit = ALONE_LABEL.search(sentence)
         return Hit(2, hit.start(), hit.end()) if hit else None
 
     return ctx.find(m.group(0), test, _WARNINGS, comed=False)

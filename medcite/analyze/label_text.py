@@ -375,6 +375,23 @@ def sentences_of(section: SectionText, start: int = 0, end: int | None = None) -
 
 # ---------------------------------------------------------------- phrases the alerts read
 
+_ALONE_CASE = re.compile(r"\bon\s+its\s+own\b|\balone\b|\bas\s+(?:a\s+)?(?:monotherapy|single\s+agent)\b|\bmonotherapy\b",
+                         re.IGNORECASE)
+ALONE_LABEL = re.compile(r"\bshould\s+(?:only\s+)?be\s+(?:used|given|administered)\s+(?:only\s+)?in\s+combination\b|"
+                          r"\bmust\s+be\s+(?:used|given|administered)\s+(?:in\s+combination\s+)?with\b|"
+                          r"\bnot\s+(?:be\s+)?(?:used|recommended|indicated)\s+(?:for\s+use\s+)?as\s+(?:a\s+)?"
+                          r"(?:monotherapy|single\s+agent)|"
+                          r"\bonly\s+in\s+combination\s+with\b", re.IGNORECASE)
+
+
+def given_alone(text: str, drug) -> re.Match[str] | None:
+    """Return where the case gives `drug` (a DrugMention) alone: "on its own", "as monotherapy"
+    in the sentence of its order."""
+    end = text.find(".", drug.end)
+    return _ALONE_CASE.search(text, text.rfind(".", 0, drug.start) + 1, len(text) if end < 0 else end)
+
+
+
 # Subsections of Use in Specific Populations that openFDA keeps under their own codes.
 PEDIATRIC_USE = "34081-0"
 GERIATRIC_USE = "34082-8"

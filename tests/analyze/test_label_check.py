@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "label-c
 
 # Cases whose indication / dose / frequency / route verdicts are pinned, one or more per category.
 PINNED = {
-    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01", "G0-45", "G1-07", "G2-45", "G3-25", "G3-44"],
+    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01", "G0-45", "G1-07", "G2-45", "G3-25", "G3-44", "G3-21", "G1-24", "G0-49"],
     "overdose": ["G0-05", "G0-29", "G3-22"],
     "underdose": ["G1-27"],
     "wrong_frequency": ["G2-22"],
@@ -27,7 +27,7 @@ PINNED = {
     "genotype": ["G1-08", "G2-21", "G2-30", "G3-13", "G3-45"],
     "interaction": ["G0-25", "G3-48", "G3-43"],
     "pregnancy_or_lactation": ["G0-22"],
-    "limitation_of_use": ["G0-13", "G0-51", "G2-06", "G2-28"],
+    "limitation_of_use": ["G0-13", "G0-51", "G2-06", "G2-28", "G3-49", "G3-26"],
     "off_label": ["G0-26", "G0-41", "G0-44", "G1-14"],
     "no_label": ["G0-53"],
 }

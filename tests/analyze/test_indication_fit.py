@@ -1,0 +1,62 @@
+"""Indication verdicts on real FDA labels of the shared corpus, for the ways clinicians name a use
+the label grades, excludes or abbreviates differently. The vignettes are ours; every expectation
+rests on a sentence of the label checked (quoted in the verdict's citation), and each rule has its
+negative next to it."""
+
+import pytest
+
+from medcite.analyze.concordance import check_text
+from medcite.analyze.facts import read_case
+from medcite.analyze.indication import same_stem
+from medcite.records import IndicationStatus
+
+
+def indication(store, text: str, generic: str):
+    """Return the indication verdict and its reason sentence for `generic` in a case."""
+    checks = [dc.check for dc in check_text(store, text) if generic in dc.check.drug.lower()]
+    assert checks, f"{generic} not checked in {text!r}"
+    return checks[0].indication.status, checks[0].indication.text or ""
+
+
+@pytest.mark.parametrize("grade, expected", [("severe", IndicationStatus.OFF_LABEL), ("moderate", IndicationStatus.ON_LABEL)])
+def test_another_grade_of_the_indicated_disease_is_off_label(corpus_store, grade, expected):
+    # "indicated for the treatment of mild to moderate dementia of the Alzheimer's type"
+    status, _ = indication(corpus_store, f"80-year-old woman with {grade} Alzheimer's dementia. Start galantamine.", "galantamine")
+    assert status == expected
+
+
+@pytest.mark.parametrize("kind, expected", [("nephrogenic", IndicationStatus.NOT_INDICATED), ("central", IndicationStatus.ON_LABEL)])
+def test_a_qualifier_the_case_states_brings_in_the_limitation(corpus_store, kind, expected):
+    # "Desmopressin acetate is ineffective and not indicated for the treatment of nephrogenic diabetes insipidus."
+    status, reason = indication(corpus_store, f"57-year-old man with {kind} DI. Order DDAVP injection.", "desmopressin")
+    assert status == expected
+    if expected == IndicationStatus.NOT_INDICATED:
+        assert "nephrogenic" in reason
+
+
+def test_to_prevent_is_the_prophylaxis_a_limitation_excludes(corpus_store):
+    # "BACTRIM is not indicated for prophylactic or prolonged administration in otitis media at any age."
+    base = "3-year-old boy with recurrent acute otitis media. Start Bactrim PO q12h"
+    status, reason = indication(corpus_store, base + ", continued for 3 months to prevent further episodes.", "sulfamethoxazole")
+    assert status == IndicationStatus.NOT_INDICATED and "prophylactic" in reason
+    status, _ = indication(corpus_store, base + " for 10 days.", "sulfamethoxazole")
+    assert status == IndicationStatus.ON_LABEL
+
+
+def test_a_negated_chunk_never_names_the_condition(corpus_store):
+    facts, _ = read_case(corpus_store, "50-year-old man with high uric acid on routine labs; has never had a gout attack. Krystexxa IV.")
+    assert [c.negated for c in facts.conditions if c.name == "gout"] == [True]
+    status, _ = indication(corpus_store, "50-year-old man with high uric acid on routine labs; has never had a gout attack. Krystexxa IV.",
+                           "pegloticase")
+    assert status != IndicationStatus.ON_LABEL
+
+
+def test_a_negation_in_brackets_ends_where_they_close(corpus_store):
+    facts, _ = read_case(corpus_store, "41-year-old woman (regular menses, no ovarian suppression) with breast cancer.")
+    assert {c.name: c.negated for c in facts.conditions}.get("breast cancer") is False
+
+
+def test_stems_the_stemmer_cut_differently():
+    assert same_stem("cardiomyopathi", "cardiomyopath")
+    assert not same_stem("gouti", "gout")  # too short to tell a word from its neighbour
+    assert not same_stem("hypertens", "hypert")
