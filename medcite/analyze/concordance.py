@@ -117,7 +117,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
-    region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
+    region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition, facts.text)
     one_indication = len([u for u in match.units if not u.is_limitation]) <= 1
     verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon, one_indication)
     if match.status in (IndicationStatus.OFF_LABEL, IndicationStatus.NOT_INDICATED):

@@ -522,6 +522,11 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     cover, exceeded, comparable = _covers(base, o.amounts)
     if cover is None and exceeded is None and not o.start:
         cover = _titration_cover(base, o.amounts)
+    if cover is not None and o.mention.frequency is not None:
+        # of the rows giving this dose ("one capsule daily ... for the initial seven days", "one
+        # capsule every 12 hours" after), the one that gives it as often as the order does
+        cover = next((r for r in base if _covers([r], o.amounts)[0] is r
+                      and any(_same(o.mention.frequency, f) for f in _paired_frequencies(r, o.mention.dose))), cover)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
     if status == RegimenStatus.NOT_STATED:
