@@ -9,6 +9,7 @@ Every verdict carries the citation numbers of the label passages it rests on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from medcite.analyze.indication import IndicationMatch, condition_terms, coverage
@@ -206,13 +207,23 @@ def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
     return last_other > last_own
 
 
+_WITH = re.compile(r"\b(?:with|plus)\s+(?:[\w-]+\s+){0,2}$", re.I)
+
+
+def _given_with(text: str, order: DrugMention, other: DrugMention) -> bool:
+    """Return True when the order's own sentence gives the other drug with it ("Revlimid 25 mg
+    ... with weekly dexamethasone"): a partner of the order, though the case gives it no dose."""
+    between = text[order.end : other.start]
+    return other.start > order.end and not re.search(r"[.;]\s", between) and bool(_WITH.search(between))
+
+
 def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None,
              one_indication: bool = False):
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
     rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
     others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated
-              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
+              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and (d.dose is not None or _given_with(facts.text, mention, d))))]
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)

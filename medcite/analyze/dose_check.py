@@ -524,9 +524,11 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
         cover = _titration_cover(base, o.amounts)
     if cover is not None and o.mention.frequency is not None:
         # of the rows giving this dose ("one capsule daily ... for the initial seven days", "one
-        # capsule every 12 hours" after), the one that gives it as often as the order does
+        # capsule every 12 hours" after), the one that says it is given as often as the order;
+        # a bare "daily" ("usually 400 to 800 mg daily") is an amount a day, not how often
         cover = next((r for r in base if _covers([r], o.amounts)[0] is r
-                      and any(_same(o.mention.frequency, f) for f in _paired_frequencies(r, o.mention.dose))), cover)
+                      and any(_same(o.mention.frequency, f) and f.as_written.strip(" .").lower() != "daily"
+                              for f in _paired_frequencies(r, o.mention.dose))), cover)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
     if status == RegimenStatus.NOT_STATED:
