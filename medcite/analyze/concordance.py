@@ -194,11 +194,21 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts, m
 
 def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
     """Return True when the row's first dose belongs to another drug: the drug named nearest
-    before it is not this one ("Continue long-acting octreotide 30 mg ...")."""
+    before it is not this one ("Continue long-acting octreotide 30 mg ..."), or the dose is "of"
+    another drug ("1500 mg/day of elemental calcium")."""
     if lexicon is None or not row.doses:
         return False
-    before = row.span.text[: row.doses[0].start]
-    others = [m for m in lexicon.find(before) if m.generic != generic and m.text.lower() not in own]
+
+    def other(m) -> bool:  # an ingredient of a combination product is its own ("45 mg of dextromethorphan ...")
+        return m.generic != generic and m.generic not in generic and not any(m.text.lower() in n for n in own)
+
+    source = row.source or row.span.text
+    # "an average of 1500 mg/day of elemental calcium": the substance the dose is of, named after it
+    of = re.match(r"\s*of\s+(?:[\w-]+\s+){0,2}[\w-]+", source[row.doses[0].end :])
+    if of and any(other(m) for m in lexicon.find(of.group(0))):
+        return True
+    before = source[: row.doses[0].start]  # the dose's own text: a table's first cell names whom the row is for
+    others = [m for m in lexicon.find(before) if other(m)]
     if not others:
         return False
     last_other = max(m.end for m in others)

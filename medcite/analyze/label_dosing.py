@@ -382,8 +382,19 @@ def _subsection_of(subs: list[tuple[str, int, int]], pos: int) -> tuple[str | No
 
 
 def _heading_text(section: SectionText, start: int) -> str:
-    m = _HEADING.match(section.text[start : start + 300])
-    return m.group(1).strip() if m else ""
+    head = section.text[start : start + 300]
+    if m := _HEADING.match(head):
+        return m.group(1).strip()
+    # a long title ("2.5 Dosage Modification with Concomitant Use of Strong CYP3A4 Enzyme Inducers
+    # or UGT Enzyme Inducers"): its run of capitalised words, when they name one population and
+    # nothing else (a run that goes on into "Adult Patients: Induction" or into a second
+    # population is the subsection's first lines, not its title)
+    body = strip_heading(head)
+    title = re.sub(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+", "", head[: len(head) - len(body)] if body and head.endswith(body) else "")
+    probe = DosingRow(Span(title, 0, 0, []), None, "", [], [], [], RowKind.RECOMMENDED)
+    qualify(probe, "")
+    one = len(probe.populations) == 1 and probe.phase is None and probe.age is None and probe.weight is None
+    return " ".join(title.split()) if one and ":" not in title else ""
 
 
 def _table_home(section: SectionText, subs, row_text: str, before: int):
@@ -575,11 +586,18 @@ def row_doses(text: str) -> list[Dose]:
     return out
 
 
+def _with_counts(doses: list[Dose], text: str) -> list[Dose]:
+    """Return the doses with the counts of capsules or tablets the sentence gives beside them
+    ("(45 mg of ... and 105 mg of ...) is one tablet once daily"): an order may give either."""
+    counts = [c for c in find_counts(text) if not any(d.start <= c.start < d.end for d in doses)]
+    return sorted(doses + counts, key=lambda d: d.start)
+
+
 def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lead: str, is_row: bool) -> list[DosingRow]:
     """Return the row(s) of one sentence or table line: a table line gives one row per dose cell,
     each qualified by the line's first cell and its column header."""
     if not is_row:
-        doses = row_doses(text) if find_doses(text) else find_counts(text)
+        doses = _with_counts(row_doses(text), text)
         row = DosingRow(sent, number, heading, doses, find_frequencies(text), [r.name for r in find_routes(text)],
                         _kind(text, False), daily=bool(_DAILY.search(text)), source=text)
         qualify(row, f"{heading} {lead}")

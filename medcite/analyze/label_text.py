@@ -68,7 +68,9 @@ REGION_WORDS = {
     "Asian": r"\bAsian",
     "African": r"\bAfrican|\bBlack\b",
 }
-_ANCESTRY_WORD = re.compile(r"\bancestry|\bdescent\b|\bheritage\b", re.IGNORECASE)
+_ANCESTRY_WORD = re.compile(r"\bancestry|\bdescent\b|\bheritage\b|"
+                            # "Dosing in Asian Patients": a region's people as the patients a dose is for
+                            r"\b(?:Asian|African|Chinese|Japanese|Korean)\s+(?:patients|subjects|adults)\b", re.IGNORECASE)
 
 
 def ancestry_regions(text: str) -> set[str]:

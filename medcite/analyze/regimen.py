@@ -92,14 +92,16 @@ def find_doses(text: str) -> list[Dose]:
 
 # A count of dose units ("1 capsule", "two tablets"): the dose of a label or an order that gives
 # no amount, compared only with another count of the same unit.
-_COUNT = re.compile(r"(?<![\w.,/])(?P<v>\d+|one|two|three|four)\s+(?P<u>capsule|tablet)s?\b", re.IGNORECASE)
+_COUNT = re.compile(r"(?<![\w.,/])(?P<v>\d+|one|two|three|four)\s+(?P<u>capsule|tablet|cap|tab)s?\b", re.IGNORECASE)
+_COUNT_UNIT = {"cap": "capsule", "tab": "tablet"}
 _STRENGTH_PAIR = re.compile(r"(?:mg|mcg)\s*/\s*$", re.IGNORECASE)  # "20 mg/10 mg": a combination product's strength
 _STRENGTH_PAIR_START = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg)\s*/\s*$", re.IGNORECASE)
 
 
 def find_counts(text: str) -> list[Dose]:
     """Return the counts of capsules or tablets in `text` ("2 capsules" -> 2 "capsule"), in text order."""
-    return [Dose(number(m.group("v")), m.group("u").lower(), m.group(0), m.start(), m.end()) for m in _COUNT.finditer(text)]
+    return [Dose(number(m.group("v")), _COUNT_UNIT.get(m.group("u").lower(), m.group("u").lower()), m.group(0), m.start(), m.end())
+            for m in _COUNT.finditer(text)]
 
 
 def order_doses(text: str) -> list[Dose]:
