@@ -290,6 +290,7 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
 
 
 _YEARS_ON = re.compile(r"\b(?:\d+|one|two|three|several)\s+years?\s+(?:ago|after|since|out|of\s+treatment|on\b)|\bafter\s+(?:one|a|1)\s+year\b", re.I)
+_DONE = re.compile(r"\b(?:completed|finished|after|following|done\s+with)\s+(?:the\s+|her\s+|his\s+)?(?:[\w-]+\s+){0,2}$", re.I)
 _PHASE_CASE = re.compile(r"\b(induction|maintenance|loading)\b", re.I)
 _CLASS_OF = re.compile(r"\b((?:strong|moderate|weak|potent)\s+)?(CYP\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{0,2}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
 
@@ -330,7 +331,12 @@ def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) ->
     base = [r for r in rows if r.kind in _BASE_KINDS and not (r.populations & _SPECIAL)]
     if number is not None and any(r.subsection == number for r in base):
         base = [r for r in base if r.subsection == number]
-    phases = {m.group(1).lower() for m in _PHASE_CASE.finditer(case_text)}
+    phases, done = set(), set()
+    for m in _PHASE_CASE.finditer(case_text):
+        # "Completed the 3-day loading doses; now ...": a phase behind the patient, not the order's
+        (done if _DONE.search(case_text[max(0, m.start() - 40) : m.start()]) else phases).add(m.group(1).lower())
+    if done - phases and any(r.phase not in done - phases for r in base):
+        base = [r for r in base if r.phase not in done - phases]
     if _YEARS_ON.search(case_text):
         phases.add(LATER_PHASE)
     else:
@@ -551,6 +557,7 @@ def _row_frequencies(row: DosingRow) -> list[Frequency]:
     out, stepped = [], False
     for f in row.frequencies:
         if f.as_needed and row.kind == RowKind.TITRATION:
+            stepped = True
             continue  # "increments of up to 75 mg per day, as needed": how to titrate, not a PRN regimen
         if text.rfind("(", 0, f.start) > text.rfind(")", 0, f.start):
             continue  # "(thirty minutes before each meal and at bedtime)": a note on timing

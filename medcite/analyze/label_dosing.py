@@ -586,6 +586,19 @@ def row_doses(text: str) -> list[Dose]:
     return out
 
 
+_SINGLE_DAILY = re.compile(r"\b(?:administered|given|taken)\s+(?:in|as)\s+a\s+single\s+(?:daily\s+)?dose\b|\bsingle\s+daily\s+dose\b", re.I)
+
+
+def dose_frequencies(text: str) -> list[Frequency]:
+    """Return how often a row says to give its doses: the written frequencies, and once daily for a
+    daily amount "administered in a single dose" ("75 mg per day, administered in a single dose")."""
+    out = find_frequencies(text)
+    if _DAILY.search(text):
+        out += [Frequency(1, 1.0, 1.0, "once daily", m.group(0), m.start(), m.end()) for m in _SINGLE_DAILY.finditer(text)
+                if not any(f.start <= m.start() < f.end for f in out)]
+    return sorted(out, key=lambda f: f.start)
+
+
 def _with_counts(doses: list[Dose], text: str) -> list[Dose]:
     """Return the doses with the counts of capsules or tablets the sentence gives beside them
     ("(45 mg of ... and 105 mg of ...) is one tablet once daily"): an order may give either."""
@@ -598,7 +611,7 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
     each qualified by the line's first cell and its column header."""
     if not is_row:
         doses = _with_counts(row_doses(text), text)
-        row = DosingRow(sent, number, heading, doses, find_frequencies(text), [r.name for r in find_routes(text)],
+        row = DosingRow(sent, number, heading, doses, dose_frequencies(text), [r.name for r in find_routes(text)],
                         _kind(text, False), daily=bool(_DAILY.search(text)), source=text)
         qualify(row, f"{heading} {lead}")
         _reduction_step(row, text)
