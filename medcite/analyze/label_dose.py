@@ -18,9 +18,9 @@ from medcite.analyze.label_text import (
     IndicationUnit,
     LabelText,
     SectionText,
+    heading_title,
     numbered_subsections,
     sentences_of,
-    strip_heading,
     terms,
 )
 from medcite.analyze.regimen import find_doses
@@ -58,8 +58,7 @@ _GENERIC_TITLE = "recommended dosage dose administration regimens therapy treatm
 
 
 def _title(section: SectionText, start: int, end: int) -> str:
-    head = " ".join(section.text[start:end].split()[:20])
-    return head[: len(head) - len(strip_heading(head))]
+    return heading_title(" ".join(section.text[start:end].split()[:20]))
 
 
 def _same_use_as_case(section: SectionText, subs, best: tuple, case_mode: str) -> tuple:

@@ -17,6 +17,9 @@ subsection heading ("2.4 Dosage in Patients with Renal Impairment"), the table's
   switch table from another drug, avoid / not recommended, no adjustment needed, or a clinical
   study sentence (never a recommendation).
 
+A dose is an amount ("125 mg"; a volume of a concentration the label states, "5 mL (125 mg/5 mL)",
+is read as the amount it holds) or a count of capsules or tablets ("one capsule every 12 hours").
+
 The check (`label_dose`) picks the rows that apply to the patient; a pediatric weight-band row,
 a titration step or a study sentence is never taken for the adult recommended dose.
 """
@@ -35,6 +38,7 @@ from medcite.analyze.label_text import (
     Span,
     ancestry_regions,
     full_text_start,
+    heading_title,
     numbered_subsections,
     sentences_of,
     strip_heading,
@@ -389,8 +393,7 @@ def _heading_text(section: SectionText, start: int) -> str:
     # or UGT Enzyme Inducers"): its run of capitalised words, when they name one population and
     # nothing else (a run that goes on into "Adult Patients: Induction" or into a second
     # population is the subsection's first lines, not its title)
-    body = strip_heading(head)
-    title = re.sub(r"^\s*\d+\s?\.\s?\d+(?:\.\d+)?\s+", "", head[: len(head) - len(body)] if body and head.endswith(body) else "")
+    title = heading_title(head)
     probe = DosingRow(Span(title, 0, 0, []), None, "", [], [], [], RowKind.RECOMMENDED)
     qualify(probe, "")
     one = len(probe.populations) == 1 and probe.phase is None and probe.age is None and probe.weight is None
@@ -486,7 +489,8 @@ def _per_ml(m: re.Match[str]) -> tuple[str, float]:
 def in_mass(rows: list[DosingRow], section_text: str) -> None:
     """Give volumes of a stated concentration as the amount of drug they hold: "5 mL (125 mg/5 mL)"
     is 125 mg. The concentration is the one written right after the volume, else the only one the
-    section states per a stated volume (several: a volume stays a volume). The "5 mL" of "125 mg/5 mL" is not a dose."""
+    section states per a stated volume (several: a volume stays a volume). The "5 mL" of
+    "125 mg/5 mL" is not a dose."""
     # "10 to 20 mcg/mL" is a serum level; a product's concentration names its volume ("125 mg/5 mL")
     stated = {_per_ml(m) for m in _CONCENTRATION.finditer(section_text) if m.group(3)}
     for row in rows:

@@ -303,6 +303,15 @@ def strip_heading(text: str) -> str:
     return " ".join(words[last_cap:])
 
 
+def heading_title(text: str) -> str:
+    """Return the heading `strip_heading` takes off a subsection's first words, without its number
+    ("2.2 Colorectal Single Agent Regimens 1 and 2 Administer ..." -> "Colorectal Single Agent
+    Regimens 1 and 2"); empty when it finds none."""
+    body = re.sub(r"^\s*\d+\s?\.\s?\d+\s+", "", text)
+    rest = strip_heading(text)
+    return " ".join(body[: len(body) - len(rest)].split()) if rest != body and body.endswith(rest) else ""
+
+
 def _heading(text: str, names: list[str]) -> str:
     """Return the heading of a subsection body: its words up to the drug's name or "indicated"."""
     body = re.sub(r"^\s*\d+\s?\.\s?\d+\s+", "", text)

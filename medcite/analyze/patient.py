@@ -9,8 +9,8 @@ Genotypes are normalised: "HLA-B*1502" == "HLA-B*15:02" -> gene "HLA-B", allele 
 -> gene "UGT1A1", allele "*28/*28"; "a pathogenic POLG mutation" -> gene "POLG", status "positive".
 
 Findings beside the typed fields (read by the label alerts): "ancestry" (the ancestry words as
-written, "Korean ancestry", or the region of the country a patient was born in), "gestation" (weeks), "term" ("at term", "in labor"), "qtc" (ms),
-"potassium" (mmol/L), "renal_impairment" (mild | moderate | severe, as written). Clinicians' "70F" /
+written, "Korean ancestry", or the country a patient was born in, "born in Korea"), "gestation"
+(weeks), "term" ("at term", "in labor"), "qtc" (ms), "potassium" (mmol/L), "renal_impairment" (mild | moderate | severe, as written). Clinicians' "70F" /
 "42M" gives age and sex.
 """
 

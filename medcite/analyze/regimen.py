@@ -94,8 +94,7 @@ def find_doses(text: str) -> list[Dose]:
 # no amount, compared only with another count of the same unit.
 _COUNT = re.compile(r"(?<![\w.,/])(?P<v>\d+|one|two|three|four)\s+(?P<u>capsule|tablet|cap|tab)s?\b", re.IGNORECASE)
 _COUNT_UNIT = {"cap": "capsule", "tab": "tablet"}
-_STRENGTH_PAIR = re.compile(r"(?:mg|mcg)\s*/\s*$", re.IGNORECASE)  # "20 mg/10 mg": a combination product's strength
-_STRENGTH_PAIR_START = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg)\s*/\s*$", re.IGNORECASE)
+_STRENGTH_PAIR = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg)\s*/\s*$", re.IGNORECASE)  # "20 mg/10 mg": a combination product's strength
 
 
 def find_counts(text: str) -> list[Dose]:
@@ -116,10 +115,10 @@ def order_doses(text: str) -> list[Dose]:
             continue
         before = next((d for d in doses if d.end <= c.start and re.fullmatch(r"[\s,(]*", text[d.end : c.start])), None)
         after = next((d for d in doses if d.start >= c.end and re.fullmatch(r"[\s,(]*", text[c.end : d.start])), None)
-        if before is not None and _STRENGTH_PAIR.search(text[max(0, before.start - 8) : before.start]):
+        pair = _STRENGTH_PAIR.search(text[max(0, before.start - 16) : before.start]) if before is not None else None
+        if pair is not None:
             doses.remove(before)
-            pair = _STRENGTH_PAIR_START.search(text[: before.start])
-            begin = pair.start() if pair else before.start
+            begin = max(0, before.start - 16) + pair.start()
             out.append(Dose(c.value, c.unit, text[begin : c.end], begin, c.end))
         elif before is None and after is None:
             out.append(c)
