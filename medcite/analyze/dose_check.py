@@ -471,6 +471,18 @@ def _misses(row: DosingRow, amounts: dict) -> bool:
     return cover is None and comparable
 
 
+_KEPT = re.compile(r"\b(?:continu\w*|unchanged|kept|same\s+dose)\b", re.I)
+
+
+def _kept(o: _Order) -> bool:
+    """Return True when the order keeps the dose the case gave the patient before ("on
+    azathioprine 150 mg daily ... azathioprine continued at 150 mg daily")."""
+    d, text = o.mention.dose, o.facts.text
+    earlier = [m.dose for m in o.facts.drugs if m.generic == o.mention.generic and m.dose is not None and m.end <= o.mention.start]
+    clause = text[text.rfind(".", 0, o.mention.start) + 1 : d.end] if d else ""
+    return d is not None and bool(_KEPT.search(clause)) and any((e.value, e.unit) == (d.value, d.unit) for e in earlier)
+
+
 def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -> Judged:
     """The patient is in a population the label doses apart: avoid, a stated dose, or a reduction."""
     avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], o.amounts)[0] is not None)]
@@ -484,6 +496,9 @@ def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -
     if not dosed:  # "dosage reduction is recommended in ...": no number, but the usual dose is not it
         if _covers(base, o.amounts)[0] is not None:
             detail = "the label calls for a lower dose in this patient's population; the order is the usual dose"
+            return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
+        if _kept(o):  # an undosed adjustment row is a reduction (`label_dosing` keeps no other)
+            detail = "the label calls for a lower dose in this patient's population; the order keeps the dose the patient was on"
             return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
         detail = "the label calls for a lower dose in this patient's population without stating it"
         return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust

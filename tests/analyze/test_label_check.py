@@ -165,3 +165,11 @@ def test_completed_phase_and_other_substances_are_not_the_order(corpus_store):
     check = _regimen_of(corpus_store, "G3-50")
     assert check.dose.status == RegimenStatus.MATCHES and "60 mg" in check.dose.labeled
     assert check.frequency.status == RegimenStatus.MATCHES
+
+
+def test_unstated_reduction_and_a_kept_dose_is_a_mismatch(corpus_store):
+    # G2-02: the label calls for a reduction with the new co-medication without a number; the
+    # order keeps the dose the case gave before it, which the reduction rules out.
+    (check,) = [dc.check for dc in check_text(corpus_store, bench_cases()["G2-02"]["text"]) if dc.check.drug == "azathioprine"]
+    assert check.dose.status == RegimenStatus.MISMATCH and "dose reduction" in check.dose.labeled
+    assert check.dose.citations
