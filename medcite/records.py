@@ -437,7 +437,7 @@ class Answer:
 @dataclass
 class Dose:
     """A dose as written: value and canonical unit (mg, mcg, g, mg/m2, mg/kg, mcg/kg, units/kg,
-    GBq, MBq, mCi, units, IU, mL, mEq, mmol; "/day" appended for a daily total, e.g. "mg/day")."""
+    GBq, MBq, mCi, units, IU, mL, mEq, mmol, capsule, tablet; "/day" appended for a daily total, e.g. "mg/day")."""
 
     value: float
     unit: str

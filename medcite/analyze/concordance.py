@@ -9,6 +9,7 @@ Every verdict carries the citation numbers of the label passages it rests on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from medcite.analyze.facts import case_resources
@@ -120,7 +121,7 @@ def check_drug(store, facts: CaseFacts, mention: DrugMention, cite, lexicon=None
     text = " ".join(quote(s.text) for s in spans["indication"]) or match.reason
     indication = Verdict(match.status, cite(_pids(spans["indication"])), text)
 
-    region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition)
+    region = dose_region(label, match.unit if match.status != IndicationStatus.NOT_INDICATED else None, match.condition, facts.text)
     one_indication = len([u for u in match.units if not u.is_limitation]) <= 1
     verdicts, vspans = _regimen(store, label, facts, mention, region, lexicon, one_indication)
     if match.status in (IndicationStatus.OFF_LABEL, IndicationStatus.NOT_INDICATED):
@@ -197,11 +198,21 @@ def _refine(store, label: LabelText, match: IndicationMatch, facts: CaseFacts, m
 
 def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
     """Return True when the row's first dose belongs to another drug: the drug named nearest
-    before it is not this one ("Continue long-acting octreotide 30 mg ...")."""
+    before it is not this one ("Continue long-acting octreotide 30 mg ..."), or the dose is "of"
+    another drug ("1500 mg/day of elemental calcium")."""
     if lexicon is None or not row.doses:
         return False
-    before = row.span.text[: row.doses[0].start]
-    others = [m for m in lexicon.find(before) if m.generic != generic and m.text.lower() not in own]
+
+    def other(m) -> bool:  # an ingredient of a combination product is its own ("45 mg of dextromethorphan ...")
+        return m.generic != generic and m.generic not in generic and not any(m.text.lower() in n for n in own)
+
+    source = row.source or row.span.text
+    # "an average of 1500 mg/day of elemental calcium": the substance the dose is of, named after it
+    of = re.match(r"\s*of\s+(?:[\w-]+\s+){0,2}[\w-]+", source[row.doses[0].end :])
+    if of and any(other(m) for m in lexicon.find(of.group(0))):
+        return True
+    before = source[: row.doses[0].start]  # the dose's own text: a table's first cell names whom the row is for
+    others = [m for m in lexicon.find(before) if other(m)]
     if not others:
         return False
     last_other = max(m.end for m in others)
@@ -210,13 +221,23 @@ def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
     return last_other > last_own
 
 
+_WITH = re.compile(r"\b(?:with|plus)\s+(?:[\w-]+\s+){0,2}$", re.I)
+
+
+def _given_with(text: str, order: DrugMention, other: DrugMention) -> bool:
+    """Return True when the order's own sentence gives the other drug with it ("Revlimid 25 mg
+    ... with weekly dexamethasone"): a partner of the order, though the case gives it no dose."""
+    between = text[order.end : other.start]
+    return other.start > order.end and not re.search(r"[.;]\s", between) and bool(_WITH.search(between))
+
+
 def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None,
              one_indication: bool = False):
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
     rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
     others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated
-              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and d.dose is not None))]
+              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and (d.dose is not None or _given_with(facts.text, mention, d))))]
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)

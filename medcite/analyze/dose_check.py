@@ -290,6 +290,7 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
 
 
 _YEARS_ON = re.compile(r"\b(?:\d+|one|two|three|several)\s+years?\s+(?:ago|after|since|out|of\s+treatment|on\b)|\bafter\s+(?:one|a|1)\s+year\b", re.I)
+_DONE = re.compile(r"\b(?:completed|finished|after|following|done\s+with)\s+(?:the\s+|her\s+|his\s+)?(?:[\w-]+\s+){0,2}$", re.I)
 _PHASE_CASE = re.compile(r"\b(induction|maintenance|loading)\b", re.I)
 _CLASS_OF = re.compile(r"\b((?:strong|moderate|weak|potent)\s+)?(CYP\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{0,2}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
 
@@ -330,7 +331,12 @@ def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) ->
     base = [r for r in rows if r.kind in _BASE_KINDS and not (r.populations & _SPECIAL)]
     if number is not None and any(r.subsection == number for r in base):
         base = [r for r in base if r.subsection == number]
-    phases = {m.group(1).lower() for m in _PHASE_CASE.finditer(case_text)}
+    phases, done = set(), set()
+    for m in _PHASE_CASE.finditer(case_text):
+        # "Completed the 3-day loading doses; now ...": a phase behind the patient, not the order's
+        (done if _DONE.search(case_text[max(0, m.start() - 40) : m.start()]) else phases).add(m.group(1).lower())
+    if done - phases and any(r.phase not in done - phases for r in base):
+        base = [r for r in base if r.phase not in done - phases]
     if _YEARS_ON.search(case_text):
         phases.add(LATER_PHASE)
     else:
@@ -465,6 +471,18 @@ def _misses(row: DosingRow, amounts: dict) -> bool:
     return cover is None and comparable
 
 
+_KEPT = re.compile(r"\b(?:continu\w*|unchanged|kept|same\s+dose)\b", re.I)
+
+
+def _kept(o: _Order) -> bool:
+    """Return True when the order keeps the dose the case gave the patient before ("on
+    azathioprine 150 mg daily ... azathioprine continued at 150 mg daily")."""
+    d, text = o.mention.dose, o.facts.text
+    earlier = [m.dose for m in o.facts.drugs if m.generic == o.mention.generic and m.dose is not None and m.end <= o.mention.start]
+    clause = text[text.rfind(".", 0, o.mention.start) + 1 : d.end] if d else ""
+    return d is not None and bool(_KEPT.search(clause)) and any((e.value, e.unit) == (d.value, d.unit) for e in earlier)
+
+
 def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -> Judged:
     """The patient is in a population the label doses apart: avoid, a stated dose, or a reduction."""
     avoid = [r for r in adjust if r.kind == RowKind.AVOID and (not r.doses or _covers([r], o.amounts)[0] is not None)]
@@ -478,6 +496,9 @@ def _judge_adjusted(o: _Order, adjust: list[DosingRow], base: list[DosingRow]) -
     if not dosed:  # "dosage reduction is recommended in ...": no number, but the usual dose is not it
         if _covers(base, o.amounts)[0] is not None:
             detail = "the label calls for a lower dose in this patient's population; the order is the usual dose"
+            return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
+        if _kept(o):  # an undosed adjustment row is a reduction (`label_dosing` keeps no other)
+            detail = "the label calls for a lower dose in this patient's population; the order keeps the dose the patient was on"
             return o.verdict(RegimenStatus.MISMATCH, adjust[0], detail), adjust[:1], adjust
         detail = "the label calls for a lower dose in this patient's population without stating it"
         return o.verdict(RegimenStatus.NOT_STATED, adjust[0], detail), adjust[:1], adjust
@@ -522,6 +543,13 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     cover, exceeded, comparable = _covers(base, o.amounts)
     if cover is None and exceeded is None and not o.start:
         cover = _titration_cover(base, o.amounts)
+    if cover is not None and o.mention.frequency is not None:
+        # of the rows giving this dose ("one capsule daily ... for the initial seven days", "one
+        # capsule every 12 hours" after), the one that says it is given as often as the order;
+        # a bare "daily" ("usually 400 to 800 mg daily") is an amount a day, not how often
+        cover = next((r for r in base if _covers([r], o.amounts)[0] is r
+                      and any(_same(o.mention.frequency, f) and f.as_written.strip(" .").lower() != "daily"
+                              for f in _paired_frequencies(r, o.mention.dose))), cover)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
     if status == RegimenStatus.NOT_STATED:
@@ -544,6 +572,7 @@ def _row_frequencies(row: DosingRow) -> list[Frequency]:
     out, stepped = [], False
     for f in row.frequencies:
         if f.as_needed and row.kind == RowKind.TITRATION:
+            stepped = True
             continue  # "increments of up to 75 mg per day, as needed": how to titrate, not a PRN regimen
         if text.rfind("(", 0, f.start) > text.rfind(")", 0, f.start):
             continue  # "(thirty minutes before each meal and at bedtime)": a note on timing

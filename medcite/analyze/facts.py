@@ -24,7 +24,7 @@ from itertools import islice
 from medcite.analyze.abbreviations import AbbreviationTable, find_pairs, normalize_long, singular
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.patient import find_patient, summarise
-from medcite.analyze.regimen import find_doses, find_durations, find_frequencies, find_routes
+from medcite.analyze.regimen import find_durations, find_frequencies, find_routes, order_doses
 from medcite.records import CaseFacts, ConditionMention, DrugMention, Finding, Qualifier
 
 Span = tuple[int, int]
@@ -267,7 +267,7 @@ def _assign_roles(text: str, drugs: list[DrugMention], clauses: list[Span]) -> N
 
 def _attach_regimen(text: str, drugs: list[DrugMention], sentences: list[Span]) -> None:
     parts: list[tuple[str, object]] = []
-    parts += [("dose", x) for x in find_doses(text)]
+    parts += [("dose", x) for x in order_doses(text)]
     parts += [("frequency", x) for x in find_frequencies(text)]
     parts += [("route", x) for x in find_routes(text)]
     parts += [("duration", x) for x in find_durations(text)]

@@ -17,6 +17,9 @@ subsection heading ("2.4 Dosage in Patients with Renal Impairment"), the table's
   switch table from another drug, avoid / not recommended, no adjustment needed, or a clinical
   study sentence (never a recommendation).
 
+A dose is an amount ("125 mg"; a volume of a concentration the label states, "5 mL (125 mg/5 mL)",
+is read as the amount it holds) or a count of capsules or tablets ("one capsule every 12 hours").
+
 The check (`label_dose`) picks the rows that apply to the patient; a pediatric weight-band row,
 a titration step or a study sentence is never taken for the adult recommended dose.
 """
@@ -35,17 +38,18 @@ from medcite.analyze.label_text import (
     Span,
     ancestry_regions,
     full_text_start,
+    heading_title,
     numbered_subsections,
     sentences_of,
     strip_heading,
 )
-from medcite.analyze.regimen import find_doses, find_frequencies, find_routes
+from medcite.analyze.regimen import find_counts, find_doses, find_frequencies, find_routes
 from medcite.records import Dose, Frequency
 
 
 # Bump when the rows read from a label change: rows extracted at ingest by another version are
 # read again from the label text instead of being trusted.
-LABEL_MODEL_VERSION = 12
+LABEL_MODEL_VERSION = 13
 
 
 class Population(StrEnum):
@@ -382,8 +386,18 @@ def _subsection_of(subs: list[tuple[str, int, int]], pos: int) -> tuple[str | No
 
 
 def _heading_text(section: SectionText, start: int) -> str:
-    m = _HEADING.match(section.text[start : start + 300])
-    return m.group(1).strip() if m else ""
+    head = section.text[start : start + 300]
+    if m := _HEADING.match(head):
+        return m.group(1).strip()
+    # a long title ("2.5 Dosage Modification with Concomitant Use of Strong CYP3A4 Enzyme Inducers
+    # or UGT Enzyme Inducers"): its run of capitalised words, when they name one population and
+    # nothing else (a run that goes on into "Adult Patients: Induction" or into a second
+    # population is the subsection's first lines, not its title)
+    title = heading_title(head)
+    probe = DosingRow(Span(title, 0, 0, []), None, "", [], [], [], RowKind.RECOMMENDED)
+    qualify(probe, "")
+    one = len(probe.populations) == 1 and probe.phase is None and probe.age is None and probe.weight is None
+    return " ".join(title.split()) if one and ":" not in title else ""
 
 
 def _table_home(section: SectionText, subs, row_text: str, before: int):
@@ -427,7 +441,7 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             if item := population_item(text):
                 sublead[number] = item
             is_row = " | " in text or text.startswith("| ")
-            doses = find_doses(text)
+            doses = find_doses(text) or ([] if is_row else find_counts(text))  # "one capsule every 12 hours"
             if is_row and not doses and header and (row := _undosed_table_row(sent, home or number, headings, lead)):
                 rows.append(row)
                 continue
@@ -461,7 +475,39 @@ def dosing_rows(label: LabelText) -> list[DosingRow]:
             pending, previous = "", text
             if not is_row and not text.rstrip().endswith(":"):
                 lead = ""
+        in_mass(rows, section.text)
     return _continued(rows)
+
+
+_CONCENTRATION = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|mcg)\s*(?:/|per)\s*(\d+(?:\.\d+)?)?\s*m[lL]\b")
+
+
+def _per_ml(m: re.Match[str]) -> tuple[str, float]:
+    return m.group(2), float(m.group(1)) / float(m.group(3) or 1)
+
+
+def in_mass(rows: list[DosingRow], section_text: str) -> None:
+    """Give volumes of a stated concentration as the amount of drug they hold: "5 mL (125 mg/5 mL)"
+    is 125 mg. The concentration is the one written right after the volume, else the only one the
+    section states per a stated volume (several: a volume stays a volume). The "5 mL" of
+    "125 mg/5 mL" is not a dose."""
+    # "10 to 20 mcg/mL" is a serum level; a product's concentration names its volume ("125 mg/5 mL")
+    stated = {_per_ml(m) for m in _CONCENTRATION.finditer(section_text) if m.group(3)}
+    for row in rows:
+        text, kept, flags = row.source, [], []
+        for d, daily in zip(row.doses, row.daily_doses or [row.daily] * len(row.doses)):
+            if d.unit.removesuffix("/day") == "mL":
+                if re.search(r"(?:mg|mcg)\s*(?:/|per)\s*$", text[max(0, d.start - 8) : d.start]):
+                    continue  # the volume of a concentration
+                near = _CONCENTRATION.match(text, d.end + m.end()) if (m := re.match(r"\s*\(\s*", text[d.end :])) else None
+                conc = _per_ml(near) if near else (next(iter(stated)) if len(stated) == 1 else None)
+                if conc is not None:
+                    unit, k = conc
+                    d = Dose(d.value * k, unit + d.unit.removeprefix("mL"), f"{d.text} ({d.value * k:g} {unit})", d.start, d.end,
+                             d.value_max * k if d.value_max is not None else None)
+            kept.append(d)
+            flags.append(daily)
+        row.doses, row.daily_doses = kept, flags
 
 
 _WHO = ("populations", "age", "weight", "crcl", "dialysis", "child_pugh", "genes", "interacting", "metabolizer", "ancestry")
@@ -544,11 +590,32 @@ def row_doses(text: str) -> list[Dose]:
     return out
 
 
+_SINGLE_DAILY = re.compile(r"\b(?:administered|given|taken)\s+(?:in|as)\s+a\s+single\s+(?:daily\s+)?dose\b|\bsingle\s+daily\s+dose\b", re.I)
+
+
+def dose_frequencies(text: str) -> list[Frequency]:
+    """Return how often a row says to give its doses: the written frequencies, and once daily for a
+    daily amount "administered in a single dose" ("75 mg per day, administered in a single dose")."""
+    out = find_frequencies(text)
+    if _DAILY.search(text):
+        out += [Frequency(1, 1.0, 1.0, "once daily", m.group(0), m.start(), m.end()) for m in _SINGLE_DAILY.finditer(text)
+                if not any(f.start <= m.start() < f.end for f in out)]
+    return sorted(out, key=lambda f: f.start)
+
+
+def _with_counts(doses: list[Dose], text: str) -> list[Dose]:
+    """Return the doses with the counts of capsules or tablets the sentence gives beside them
+    ("(45 mg of ... and 105 mg of ...) is one tablet once daily"): an order may give either."""
+    counts = [c for c in find_counts(text) if not any(d.start <= c.start < d.end for d in doses)]
+    return sorted(doses + counts, key=lambda d: d.start)
+
+
 def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lead: str, is_row: bool) -> list[DosingRow]:
     """Return the row(s) of one sentence or table line: a table line gives one row per dose cell,
     each qualified by the line's first cell and its column header."""
     if not is_row:
-        row = DosingRow(sent, number, heading, row_doses(text), find_frequencies(text), [r.name for r in find_routes(text)],
+        doses = _with_counts(row_doses(text), text)
+        row = DosingRow(sent, number, heading, doses, dose_frequencies(text), [r.name for r in find_routes(text)],
                         _kind(text, False), daily=bool(_DAILY.search(text)), source=text)
         qualify(row, f"{heading} {lead}")
         _reduction_step(row, text)
@@ -565,6 +632,8 @@ def _rows_of(sent: Span, text: str, number, heading: str, header: list[str], lea
         kind = _kind(f"{col} {cell}", column_max)
         if kind == RowKind.REDUCTION and not _for_toxicity(f"{heading} {lead} {col} {first}"):
             kind = RowKind.RECOMMENDED
+        elif kind in (RowKind.RECOMMENDED, RowKind.TITRATION, RowKind.MAXIMUM) and _for_toxicity(first):
+            kind = RowKind.REDUCTION  # the line of a toxicity ("No toxicity | ↑ 25 mg/m2 up to a maximum ..."): a modification
         row = DosingRow(sent, number, heading, row_doses(cell), find_frequencies(cell), [r.name for r in find_routes(cell)],
                         kind, daily=bool(_DAILY.search(f"{col} {cell}")), table=True, source=cell)
         qualify(row, f"{heading} {lead} {col} {first}")

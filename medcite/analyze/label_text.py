@@ -68,7 +68,9 @@ REGION_WORDS = {
     "Asian": r"\bAsian",
     "African": r"\bAfrican|\bBlack\b",
 }
-_ANCESTRY_WORD = re.compile(r"\bancestry|\bdescent\b|\bheritage\b", re.IGNORECASE)
+_ANCESTRY_WORD = re.compile(r"\bancestry|\bdescent\b|\bheritage\b|"
+                            # "Dosing in Asian Patients": a region's people as the patients a dose is for
+                            r"\b(?:Asian|African|Chinese|Japanese|Korean)\s+(?:patients|subjects|adults)\b", re.IGNORECASE)
 
 
 def ancestry_regions(text: str) -> set[str]:
@@ -299,6 +301,15 @@ def strip_heading(text: str) -> str:
     if last_cap is None or last_cap == 0 or len(words) - last_cap < 3:
         return body
     return " ".join(words[last_cap:])
+
+
+def heading_title(text: str) -> str:
+    """Return the heading `strip_heading` takes off a subsection's first words, without its number
+    ("2.2 Colorectal Single Agent Regimens 1 and 2 Administer ..." -> "Colorectal Single Agent
+    Regimens 1 and 2"); empty when it finds none."""
+    body = re.sub(r"^\s*\d+\s?\.\s?\d+\s+", "", text)
+    rest = strip_heading(text)
+    return " ".join(body[: len(body) - len(rest)].split()) if rest != body and body.endswith(rest) else ""
 
 
 def _heading(text: str, names: list[str]) -> str:

@@ -9,8 +9,8 @@ Genotypes are normalised: "HLA-B*1502" == "HLA-B*15:02" -> gene "HLA-B", allele 
 -> gene "UGT1A1", allele "*28/*28"; "a pathogenic POLG mutation" -> gene "POLG", status "positive".
 
 Findings beside the typed fields (read by the label alerts): "ancestry" (the ancestry words as
-written, "Korean ancestry"), "gestation" (weeks), "term" ("at term", "in labor"), "qtc" (ms),
-"potassium" (mmol/L), "renal_impairment" (mild | moderate | severe, as written). Clinicians' "70F" /
+written, "Korean ancestry", or the country a patient was born in, "born in Korea"), "gestation"
+(weeks), "term" ("at term", "in labor"), "qtc" (ms), "potassium" (mmol/L), "renal_impairment" (mild | moderate | severe, as written). Clinicians' "70F" /
 "42M" gives age and sex.
 """
 
@@ -84,6 +84,14 @@ _REGIONS = {
     "African": r"African|Black",
 }
 _DEMONYM = "|".join(_REGIONS.values())
+# the countries of those regions, for "born in Korea" / "from Vietnam": where a patient comes from
+_COUNTRIES = {
+    "East Asian": r"China|Japan|Korea|South\s+Korea|Taiwan|Mongolia",
+    "Southeast Asian": r"Thailand|Vietnam|Viet\s+Nam|the\s+Philippines|Malaysia|Indonesia|Cambodia|Laos|Myanmar|Burma|Singapore",
+    "South Asian": r"India|Pakistan|Bangladesh|Sri\s+Lanka|Nepal",
+}
+_BORN_IN = re.compile(r"\b(?:born|raised)\s+in\s+(?P<c>" + "|".join(_COUNTRIES.values()) + r")\b"
+                      r"|\b(?:immigrated|emigrated|moved|recently\s+arrived)\s+from\s+(?P<d>" + "|".join(_COUNTRIES.values()) + r")\b")
 _ANCESTRY = re.compile(
     rf"\b(?:of|is)\s+(?P<a>{_DEMONYM})(?:[\s-]+American)?(?:\s+(?:ancestry|descent|origin|heritage|background))?\b"
     rf"|\b(?P<b>{_DEMONYM})(?:[\s-]+American)?\s+(?:ancestry|descent|origin|heritage|background|ethnicity|man|woman|male|female|"
@@ -204,6 +212,11 @@ def _egfr_value(m: re.Match[str]) -> float | None:
     return None if m.group(0).startswith("EGFR") and not m["u"] else float(m["v"])
 
 
+def _country_region(m: re.Match[str]) -> str:
+    words = m["c"] or m["d"]
+    return next(r for r, alts in _COUNTRIES.items() if re.fullmatch(alts, words))
+
+
 def _region(words: str) -> str:
     return next(r for r, alts in _REGIONS.items() if re.fullmatch(rf"(?:{alts})(?:[\s-]+American)?", words))
 
@@ -248,6 +261,7 @@ _SIMPLE: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Any], str | 
     ("qtc", _QTC, lambda m: float(m["v"]), "ms"),
     ("potassium", _POTASSIUM, lambda m: float(m["v"]), "mmol/L"),
     ("ancestry", _ANCESTRY, lambda m: _region(m["a"] or m["b"]), None),
+    ("ancestry", _BORN_IN, _country_region, None),
 ]
 
 

@@ -90,6 +90,41 @@ def find_doses(text: str) -> list[Dose]:
     return out
 
 
+# A count of dose units ("1 capsule", "two tablets"): the dose of a label or an order that gives
+# no amount, compared only with another count of the same unit.
+_COUNT = re.compile(r"(?<![\w.,/])(?P<v>\d+|one|two|three|four)\s+(?P<u>capsule|tablet|cap|tab)s?\b", re.IGNORECASE)
+_COUNT_UNIT = {"cap": "capsule", "tab": "tablet"}
+_STRENGTH_PAIR = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg)\s*/\s*$", re.IGNORECASE)  # "20 mg/10 mg": a combination product's strength
+
+
+def find_counts(text: str) -> list[Dose]:
+    """Return the counts of capsules or tablets in `text` ("2 capsules" -> 2 "capsule"), in text order."""
+    return [Dose(number(m.group("v")), _COUNT_UNIT.get(m.group("u").lower(), m.group("u").lower()), m.group(0), m.start(), m.end())
+            for m in _COUNT.finditer(text)]
+
+
+def order_doses(text: str) -> list[Dose]:
+    """Return the doses of an order text: amounts, and counts of capsules or tablets where no
+    amount goes with them. After a combination product's strength ("20 mg/10 mg, 1 capsule") the
+    count is the dose, since the strength names two drugs; beside one amount ("100 mg, 2
+    tablets", "2 tablets (10 mg)") the amount is."""
+    doses = find_doses(text)
+    out: list[Dose] = []
+    for c in find_counts(text):
+        if any(d.start <= c.start < d.end for d in doses):
+            continue
+        before = next((d for d in doses if d.end <= c.start and re.fullmatch(r"[\s,(]*", text[d.end : c.start])), None)
+        after = next((d for d in doses if d.start >= c.end and re.fullmatch(r"[\s,(]*", text[c.end : d.start])), None)
+        pair = _STRENGTH_PAIR.search(text[max(0, before.start - 16) : before.start]) if before is not None else None
+        if pair is not None:
+            doses.remove(before)
+            begin = max(0, before.start - 16) + pair.start()
+            out.append(Dose(c.value, c.unit, text[begin : c.end], begin, c.end))
+        elif before is None and after is None:
+            out.append(c)
+    return sorted(doses + out, key=lambda d: d.start)
+
+
 # ---------------------------------------------------------------- frequencies
 
 

@@ -18,13 +18,14 @@ BENCH = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "label-c
 
 # Cases whose indication / dose / frequency / route verdicts are pinned, one or more per category.
 PINNED = {
-    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01", "G0-45", "G1-07", "G2-45", "G3-25", "G3-44", "G3-21", "G1-24", "G0-49"],
-    "overdose": ["G0-05", "G0-29", "G3-22"],
+    "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01", "G0-45", "G1-07", "G2-45", "G3-25", "G3-44",
+                         "G0-14", "G0-39", "G1-47", "G1-50", "G2-17", "G2-20", "G3-21", "G1-24", "G0-49"],
+    "overdose": ["G0-05", "G0-29", "G3-22", "G1-52"],
     "underdose": ["G1-27"],
     "wrong_frequency": ["G2-22"],
     "renal_or_hepatic": ["G0-15", "G0-43", "G2-31", "G2-49", "G3-14"],
     "pediatric_or_age": ["G0-47", "G1-42"],
-    "genotype": ["G1-08", "G2-21", "G2-30", "G3-13", "G3-45"],
+    "genotype": ["G1-08", "G2-21", "G2-30", "G3-13", "G3-45", "G1-49"],
     "interaction": ["G0-25", "G3-48", "G3-43"],
     "pregnancy_or_lactation": ["G0-22"],
     "limitation_of_use": ["G0-13", "G0-51", "G2-06", "G2-28", "G3-49", "G3-26"],
@@ -125,3 +126,50 @@ def test_label_model_rows_carry_their_population(corpus_store):
     assert data["set_id"] == "de55c133-eb08-4a35-91a2-5dc093027397"
     assert any("gastroparesis" in c for i in data["indications"] for c in i["conditions"])
     assert any("pediatric" in x["text"] for x in data["exclusions"])
+
+
+def _regimen_of(store, case_id):
+    return check_text(store, bench_cases()[case_id]["text"])[0].check
+
+
+def test_single_agent_order_reads_the_single_agent_subsection(corpus_store):
+    # G0-39: single-agent irinotecan every 3 weeks; the label's combination regimens are in 2.1,
+    # the single-agent ones in 2.2, and its toxicity table's "up to a maximum of 150 mg/m2" is a
+    # weekly modification, not a ceiling for the 3-weekly dose.
+    check = _regimen_of(corpus_store, "G0-39")
+    assert check.dose.status == RegimenStatus.MATCHES and "350 mg/m" in check.dose.labeled
+    assert check.frequency.status == RegimenStatus.MATCHES
+
+
+def test_volume_of_a_stated_concentration_is_its_mass(corpus_store):
+    # G1-47: the label doses the suspension as "5 mL (125 mg/5 mL)": 125 mg.
+    check = _regimen_of(corpus_store, "G1-47")
+    assert check.dose.status == RegimenStatus.MATCHES and "125 mg/5 mL" in check.dose.labeled
+
+
+def test_capsule_counts_are_doses(corpus_store):
+    # G1-50 / G1-52: the label doses in capsules; one capsule every 12 hours is its maintenance,
+    # two capsules twice daily is not a dose it gives.
+    check = _regimen_of(corpus_store, "G1-50")
+    assert check.dose.status == RegimenStatus.MATCHES and "capsule every 12 hours" in check.dose.labeled
+    assert check.frequency.status == RegimenStatus.MATCHES
+    check = _regimen_of(corpus_store, "G1-52")
+    assert check.dose.status == RegimenStatus.MISMATCH and check.dose.prescribed == "2 capsules"
+
+
+def test_completed_phase_and_other_substances_are_not_the_order(corpus_store):
+    # G3-31: the loading doses are done, the order is the weekly maintenance dose; G3-50: the
+    # calcium and vitamin D amounts of the supplementation subsection are not the drug's dose.
+    check = _regimen_of(corpus_store, "G3-31")
+    assert check.frequency.status == RegimenStatus.MATCHES and "once weekly" in check.frequency.labeled
+    check = _regimen_of(corpus_store, "G3-50")
+    assert check.dose.status == RegimenStatus.MATCHES and "60 mg" in check.dose.labeled
+    assert check.frequency.status == RegimenStatus.MATCHES
+
+
+def test_unstated_reduction_and_a_kept_dose_is_a_mismatch(corpus_store):
+    # G2-02: the label calls for a reduction with the new co-medication without a number; the
+    # order keeps the dose the case gave before it, which the reduction rules out.
+    (check,) = [dc.check for dc in check_text(corpus_store, bench_cases()["G2-02"]["text"]) if dc.check.drug == "azathioprine"]
+    assert check.dose.status == RegimenStatus.MISMATCH and "dose reduction" in check.dose.labeled
+    assert check.dose.citations

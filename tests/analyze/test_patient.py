@@ -46,6 +46,9 @@ def test_labs_and_ancestry():
     assert found["qtc"] == [(512.0, "QTc 512 ms")] and found["potassium"] == [(3.1, "K 3.1")]
     assert found["ancestry"] == [("East Asian", "of Korean ancestry")]
     assert kinds("a Thai woman with epilepsy")["ancestry"][0][0] == "Southeast Asian"
+    # the country a patient was born in gives the region
+    assert kinds("58M born in Korea")["ancestry"] == [("East Asian", "born in Korea")]
+    assert "ancestry" not in kinds("58M born in Ohio")
 
 
 def test_genotype_alleles_written_after_the_word_genotype():

@@ -11,6 +11,7 @@ from medcite.analyze.regimen import (
     find_durations,
     find_frequencies,
     find_routes,
+    order_doses,
 )
 
 
@@ -98,3 +99,14 @@ def test_lab_values_and_stages_are_not_regimens():
     assert (d.value, d.unit) == (4.5, "mg/m2")
     (r,) = find_routes("by deep subcutaneous injection")
     assert (r.name, r.detail, r.text) == ("subcutaneous", "deep", "deep subcutaneous")
+
+
+def test_counts_of_capsules_or_tablets():
+    # a count with no amount beside it is the dose; beside an amount, the amount is
+    assert [(d.value, d.unit) for d in order_doses("take 2 capsules by mouth")] == [(2.0, "capsule")]
+    assert [(d.value, d.unit) for d in order_doses("one tab PO")] == [(1.0, "tablet")]
+    assert [(d.value, d.unit) for d in order_doses("take 2 tablets (10 mg) by mouth")] == [(10.0, "mg")]
+    # after the strength of a product of two drugs ("20 mg/10 mg"), the count is the dose
+    (d,) = order_doses("20 mg/10 mg, 1 capsule by mouth")
+    assert (d.value, d.unit, d.text) == (1.0, "capsule", "20 mg/10 mg, 1 capsule")
+    assert find_doses("2 capsules") == []  # label rows and lab values keep amounts only
