@@ -65,9 +65,7 @@ def condition_terms(mentions: list[ConditionMention], abbreviations: dict[str, s
     """Return the matchable form of the case's (non-negated) conditions; `abbreviations` maps a
     short form to the long form the case defines."""
     out: list[ConditionTerms] = []
-    for c in mentions:
-        if c.negated:
-            continue
+    for c in maximal_conditions(mentions):
         words = set(terms(c.name))
         # The functional status decides Limitations of Use such as "functional carcinoid tumors".
         if c.functional:
@@ -80,9 +78,20 @@ def condition_terms(mentions: list[ConditionMention], abbreviations: dict[str, s
         quals = " ".join(v for v in (c.extent, c.resection, c.differentiation, c.stage) if v)
         if words:
             out.append(ConditionTerms(c.name, words, abbrev, abbrev_words, c, set(terms(quals))))
-    # "chronic migraine (... 10 of them migraine)": a condition named again without its
-    # qualifier is the same condition, and the qualified name is the one to match
-    return [c for c in out if not any(c.words < o.words for o in out)]
+    return out
+
+
+# The words that grade a disease by severity, course or phase: two grades of one disease are two
+# indications ("severe" is not "mild to moderate"; "episodic" is not "chronic").
+GRADES = {"mild", "moderate", "severe", "acute", "chronic", "episodic", "early", "advanced", "onset", "maintenance"}
+
+
+def maximal_conditions(mentions: list[ConditionMention]) -> list[ConditionMention]:
+    """Return the case's non-negated conditions but those named again without their grade: in
+    "chronic migraine (... 10 of them migraine)" the graded name is the one to match."""
+    live = [(c, set(terms(c.name))) for c in mentions if not c.negated]
+    grades = set(terms(" ".join(GRADES)))
+    return [c for c, words in live if not any(words < other and other - words <= grades for _, other in live)]
 
 
 def coverage(cond: ConditionTerms, words: set[str]) -> float:

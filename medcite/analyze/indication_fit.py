@@ -23,7 +23,7 @@ import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.facts import is_condition_word
-from medcite.analyze.indication import condition_terms
+from medcite.analyze.indication import GRADES, condition_terms, maximal_conditions
 from medcite.analyze.dose_check import ADULT_AGE
 from medcite.analyze.label_text import (
     ALONE_LABEL,
@@ -114,7 +114,7 @@ def case_phrases(facts: CaseFacts, label: LabelText, table=None) -> list[str]:
     the label's own abbreviations the case uses (expanded), the corpus's most frequent long form
     of its other abbreviations ("OAB"), and the short noun phrases of the sentences that do not
     give the order."""
-    phrases = [c.name for c in facts.conditions if not c.negated]
+    phrases = [c.name for c in maximal_conditions(facts.conditions)]
     if table is not None:
         phrases += _expanded_abbreviations(facts, table)
     label_text = " ".join(s.text for s in label.sections if s.code in ("34067-9", "34066-1"))
@@ -220,13 +220,15 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
         j_phrase, j = np.unravel_index(int(np.argmax(esims)), esims.shape)
         if float(esims[j_phrase, j]) >= ON_LABEL_SIM and float(esims[j_phrase, j]) > best + EXCLUSION_MARGIN:
             return Fit(IndicationStatus.NOT_INDICATED, excl[j], f"the label excludes {phrases[j_phrase]}", similarity=float(esims[j_phrase, j]))
+    named = [c for c in facts.conditions if not c.negated]
+    # the case reads closest as another grade of an indicated disease: no looser phrase of it
+    # ("headache" for "chronic migraine") makes it the indicated one
+    if closest >= ON_LABEL_SIM and closest > best and named:
+        i, j = np.unravel_index(int(np.argmax(np.where(siblings, pv @ tv.T, -1.0))), sims.shape)
+        return Fit(IndicationStatus.OFF_LABEL, None, f"{phrases[i]} is not the label's {targets[j][:80]}", None, closest)
     if best >= ON_LABEL_SIM:
         unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
-    named = [c for c in facts.conditions if not c.negated]
-    if closest >= ON_LABEL_SIM and named:
-        i, j = np.unravel_index(int(np.argmax(np.where(siblings, pv @ tv.T, -1.0))), sims.shape)
-        return Fit(IndicationStatus.OFF_LABEL, None, f"{phrases[i]} is not the label's {targets[j][:80]}", None, closest)
     if best < OFF_LABEL_SIM and named:
         return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
     return None
@@ -241,13 +243,8 @@ def _words(text: str) -> set[str]:
     return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith(("is", "ss", "us")) else w for w in words} - _FUNCTION - _GENERIC
 
 
-# The words that grade a disease by severity, course or phase: two grades of one disease are two
-# indications ("severe" is not "mild to moderate"; "episodic" is not "chronic").
-_GRADES = {"mild", "moderate", "severe", "acute", "chronic", "episodic", "early", "advanced", "onset", "maintenance"}
-
-
 def _grades(words: set[str]) -> set[str]:
-    return {part for w in words for part in w.split("-")} & _GRADES
+    return {part for w in words for part in w.split("-")} & GRADES
 
 
 def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
@@ -255,12 +252,12 @@ def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
     they share a disease word, and the phrase grades it in words the indication never uses
     while the target grades it in others ("severe Alzheimer's dementia" / "mild to moderate
     dementia of the Alzheimer's type"; "sleep-onset insomnia" / "insomnia characterized by
-    difficulty with sleep maintenance")."""
+    difficulty with sleep maintenance"; "chronic migraine" / "acute treatment of migraine")."""
     pw, tw = _words(phrase), _words(target)
     if not any(is_condition_word(w) for w in pw & tw):
         return False
-    own = _grades(pw)
-    return bool(own) and not own & _grades(_words(unit.span.text)) and bool(_grades(tw))
+    own, graded = _grades(pw), _grades(_words(unit.span.text))
+    return bool(own) and bool(graded) and not own & graded
 
 
 TIE = 0.02  # indications this close to the best are told apart by the words they share with the case
@@ -455,7 +452,8 @@ def excluded_by_qualifier(label: LabelText, facts: CaseFacts, table=None) -> Fit
     named = [c.words for c in condition_terms(facts.conditions)]
     if table is not None:
         named += [set(terms(x)) for x in _expanded_abbreviations(facts, table)]
-    named = [c for c in named if c]
+    # "electric-shock pain ... pain relief": a condition named again inside a longer one is that one
+    named = [c for c in named if c and not any(c < other for other in named)]
     text = facts.text
     for d in sorted(facts.drugs, key=lambda d: -d.start):
         text = text[: d.start] + " " + text[d.end :]
