@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
+from medcite.analyze.condition_kinds import class_fit
 from medcite.analyze.facts import is_condition_word
 from medcite.analyze.indication import GRADES, condition_terms, maximal_conditions
 from medcite.analyze.dose_check import ADULT_AGE
@@ -174,6 +175,12 @@ def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
     return bool(words) and any(words <= set(terms(f"{n.value} {n.text}")) for n in facts.negations if n.kind == "negation")
 
 
+def _kinds(store):
+    from medcite.analyze.resources import case_resources
+
+    return case_resources(store).kinds
+
+
 def _vectors(store, texts: list[str]) -> np.ndarray:
     from medcite.index.embed import get_embedder
 
@@ -229,6 +236,9 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     if best >= ON_LABEL_SIM:
         unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
+    member = class_fit(_kinds(store), pairs, maximal_conditions(facts.conditions))
+    if member is not None:
+        return Fit(IndicationStatus.ON_LABEL, None, member[1], member[0], best)
     if best < OFF_LABEL_SIM and named:
         return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
     return None

@@ -6,6 +6,7 @@
 - the corpus's verbs (`analyze.statements`: which sentences are statements, not fragments),
 - the corpus's boilerplate: sentences written alike in many documents (never quoted as an answer),
 - the everyday phrases the labels gloss ("high blood pressure (hypertension)": `analyze.question`),
+- the members of the condition classes the corpus defines ("ACS include ... NSTEMI": `analyze.condition_kinds`),
 - the dosing rows of every held label (`analyze.label_dosing`: the label model the check reads),
   saved one file a label under `<index>.search/label_rows/` and loaded only for the label checked.
 
@@ -26,12 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medcite.analyze.abbreviations import AbbreviationTable
+from medcite.analyze.condition_kinds import ConditionKinds, mine_kinds
 from medcite.analyze.drug_lexicon import DrugLexicon
 from medcite.analyze.label_dosing import LABEL_MODEL_VERSION
 from medcite.analyze.question import ClassCatalog, build_class_catalog, gloss_matcher, mine_glosses
 from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
 
-RESOURCES_VERSION = 6  # bump when a resource changes shape: the saved file is then rebuilt
+RESOURCES_VERSION = 7  # bump when a resource changes shape: the saved file is then rebuilt
 
 
 @dataclass
@@ -45,6 +47,7 @@ class CaseResources:
     verbs: VerbLexicon
     boilerplate: frozenset[str] = frozenset()  # keys of sentences written alike in many documents
     glosses: DrugLexicon | None = None  # everyday phrases the labels gloss with a disease word
+    kinds: ConditionKinds | None = None  # the members of the condition classes the corpus defines
     version: int = RESOURCES_VERSION
 
 
@@ -64,6 +67,7 @@ def build_resources(store) -> CaseResources:
         verbs=mine_verbs(store),
         boilerplate=mine_boilerplate(store),
         glosses=gloss_matcher(mine_glosses(store)),
+        kinds=mine_kinds(store),
     )
 
 

@@ -60,3 +60,20 @@ def test_stems_the_stemmer_cut_differently():
     assert same_stem("cardiomyopathi", "cardiomyopath")
     assert not same_stem("gouti", "gout")  # too short to tell a word from its neighbour
     assert not same_stem("hypertens", "hypert")
+
+
+def test_condition_classes_come_from_definition_sentences(corpus_store):
+    from medcite.analyze.condition_kinds import mine_kinds
+
+    kinds = mine_kinds(corpus_store)
+    # NGC: "Acute coronary syndromes (ACS) include ST-segment elevation myocardial infarction (STEMI), non-STEMI (NSTEMI), ..."
+    assert "acute coronary syndromes" in kinds.of("NSTEMI")
+    # "Myelodysplastic syndromes (MDS) comprise a heterogeneous group of disorders ...": not a list of members
+    assert kinds.of("aml") == []
+
+
+def test_a_class_counts_only_where_the_indication_names_exactly_it():
+    from medcite.analyze.condition_kinds import _covers
+
+    assert _covers("acute coronary syndromes", "Acute Coronary Syndrome or a History of Myocardial Infarction")
+    assert not _covers("cardiovascular disease", "atherosclerotic cardiovascular disease")

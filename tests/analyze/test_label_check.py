@@ -19,9 +19,10 @@ BENCH = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "label-c
 # Cases whose indication / dose / frequency / route verdicts are pinned, one or more per category.
 PINNED = {
     "on_label_correct": ["G0-04", "G0-10", "G0-24", "G0-27", "G1-35", "G2-01", "G0-45", "G1-07", "G2-45", "G3-25", "G3-44",
-                         "G0-14", "G0-39", "G1-47", "G1-50", "G2-17", "G2-20", "G3-21", "G1-24", "G0-49"],
+                         "G0-14", "G0-39", "G1-47", "G1-50", "G2-17", "G2-20", "G3-21", "G1-24", "G0-49",
+                         "G2-14", "G2-15"],
     "overdose": ["G0-05", "G0-29", "G3-22", "G1-52"],
-    "underdose": ["G1-27"],
+    "underdose": ["G1-27", "G2-16"],
     "wrong_frequency": ["G2-22"],
     "renal_or_hepatic": ["G0-15", "G0-43", "G2-31", "G2-49", "G3-14"],
     "pediatric_or_age": ["G0-47", "G1-42"],
