@@ -358,6 +358,8 @@ _QUALIFIER_WORDS = {
 _NP_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*$")
 NP_MAX_WORDS = 4
 _STAGE_TOKEN = re.compile(r"(?:I{1,3}|IV|[0-4])[ABC]?$")
+_TYPE_NUMBER = re.compile(r"[0-9]{1,2}[a-z]?|I{1,3}|IV")
+_TYPE_BEFORE = re.compile(r"\btype\s+$", re.IGNORECASE)
 _ABBREV_TOKEN = re.compile(r"(?<![\w\-*])(?:[A-Za-z]*[A-Z][A-Za-z0-9\-]*[A-Z][A-Za-z0-9\-]*|[a-z]+[A-Z][A-Za-z0-9\-]*)(?![\w\-*])")
 
 
@@ -371,6 +373,11 @@ def _np_start(text: str, head_start: int, limit: int, blocked: list[Span]) -> in
             break
         w_start = pos - len(m.group(0))
         word = m.group(1)
+        # "type 1 diabetes": the type is part of the disease's name, not a number to stop at
+        typed = _TYPE_BEFORE.search(text, max(limit, w_start - 8), w_start) if _TYPE_NUMBER.fullmatch(word) else None
+        if typed:
+            start = pos = typed.start()
+            continue
         if (
             w_start < limit
             or not _NP_TOKEN.match(word)

@@ -15,6 +15,8 @@ Verdict:
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 from medcite.analyze.label_text import (
@@ -66,7 +68,7 @@ def condition_terms(mentions: list[ConditionMention], abbreviations: dict[str, s
     short form to the long form the case defines."""
     out: list[ConditionTerms] = []
     for c in maximal_conditions(mentions):
-        words = set(terms(c.name))
+        words = set(numbered_terms(c.name))
         # The functional status decides Limitations of Use such as "functional carcinoid tumors".
         if c.functional:
             words |= set(terms(c.functional))
@@ -107,6 +109,22 @@ def coverage(cond: ConditionTerms, words: set[str]) -> float:
     return len(found) / len(cond.words)
 
 
+_NUMBER = re.compile(r"\d+[a-z]?|[ivx]{1,4}")
+
+
+def numbered_terms(text: str, drop_other_than: bool = False) -> list[str]:
+    """Return the stemmed words of `text` with each number joined to the word before it: "type 1"
+    and "stage iv" are words of their own, so "type 1 diabetes" never matches "type 2 diabetes"
+    through a section number "(1)" elsewhere in the indication."""
+    out: list[str] = []
+    for t in terms(text, drop_other_than=drop_other_than):
+        if _NUMBER.fullmatch(t) and out:
+            out[-1] = f"{out[-1]} {t}"
+        else:
+            out.append(t)
+    return out
+
+
 def same_stem(a: str, b: str) -> bool:
     """Return True for two stems of one word that the stemmer cut differently ("cardiomyopathi"
     from cardiomyopathy, "cardiomyopath" from cardiomyopathic): one starts the other, at least
@@ -122,7 +140,7 @@ def unit_words(unit: IndicationUnit) -> set[str]:
         a, b = lim.start - unit.span.start, lim.end - unit.span.start
         if 0 <= a <= b <= len(text):
             text = text[:a] + " " + text[b:]
-    return set(terms(text))
+    return set(numbered_terms(text))
 
 
 def _boxed_exclusions(label: LabelText) -> list[Span]:
@@ -160,7 +178,7 @@ def match_indication(label: LabelText, conditions: list[ConditionTerms], case_wo
                                           if not COMBINATION_USE.search(s.text)]
     exclusions += [(s, "boxed_warning") for s in _boxed_exclusions(label)]
     words_of_units = [(u, unit_words(u)) for u in indications]
-    excl_words = [(s, kind, set(terms(s.text, drop_other_than=True))) for s, kind in exclusions]
+    excl_words = [(s, kind, set(numbered_terms(s.text, drop_other_than=True))) for s, kind in exclusions]
 
     best: IndicationMatch | None = None
     for cond in conditions:

@@ -253,8 +253,12 @@ def _words(text: str) -> set[str]:
     return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith(("is", "ss", "us")) else w for w in words} - _FUNCTION - _GENERIC
 
 
-def _grades(words: set[str]) -> set[str]:
-    return {part for w in words for part in w.split("-")} & GRADES
+_NUMBERED = re.compile(r"\b(?:type|stage|grade|class)\s+(?:\d+[a-z]?|[ivx]{1,4})\b", re.I)
+
+
+def _grades(words: set[str], text: str = "") -> set[str]:
+    """Return the grade words among `words`, and the numbered grades of `text` ("type 1", "stage iv")."""
+    return ({part for w in words for part in w.split("-")} & GRADES) | {m.group(0).lower() for m in _NUMBERED.finditer(text)}
 
 
 def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
@@ -264,9 +268,9 @@ def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
     dementia of the Alzheimer's type"; "sleep-onset insomnia" / "insomnia characterized by
     difficulty with sleep maintenance"; "chronic migraine" / "acute treatment of migraine")."""
     pw, tw = _words(phrase), _words(target)
-    if not any(is_condition_word(w) for w in pw & tw):
+    if not any(is_condition_word(w) for w in set(_WORD.findall(phrase.lower())) & set(_WORD.findall(target.lower()))):
         return False
-    own, graded = _grades(pw), _grades(_words(unit.span.text))
+    own, graded = _grades(pw, phrase), _grades(_words(unit.span.text), unit.span.text)
     return bool(own) and bool(graded) and not own & graded
 
 

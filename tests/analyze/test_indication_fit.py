@@ -77,3 +77,14 @@ def test_a_class_counts_only_where_the_indication_names_exactly_it():
 
     assert _covers("acute coronary syndromes", "Acute Coronary Syndrome or a History of Myocardial Infarction")
     assert not _covers("cardiovascular disease", "atherosclerotic cardiovascular disease")
+
+
+@pytest.mark.parametrize("kind, allowed", [("type 1", {IndicationStatus.OFF_LABEL, IndicationStatus.NOT_INDICATED}),
+                                           ("type 2", {IndicationStatus.ON_LABEL})])
+def test_a_numbered_type_is_part_of_the_disease(corpus_store, kind, allowed):
+    # Amaryl: "indicated as an adjunct to diet and exercise to improve glycemic control in adults with
+    # type 2 diabetes mellitus"; "Not for treating type 1 diabetes mellitus or diabetic ketoacidosis."
+    facts, _ = read_case(corpus_store, f"27-year-old woman with {kind} diabetes mellitus. Add Amaryl.")
+    assert [c.name for c in facts.conditions] == [f"{kind} diabetes mellitus"]
+    status, reason = indication(corpus_store, f"27-year-old woman with {kind} diabetes mellitus. Add Amaryl.", "glimepiride")
+    assert status in allowed, reason
