@@ -360,6 +360,7 @@ NP_MAX_WORDS = 4
 _STAGE_TOKEN = re.compile(r"(?:I{1,3}|IV|[0-4])[ABC]?$")
 _TYPE_NUMBER = re.compile(r"[0-9]{1,2}[a-z]?|I{1,3}|IV")
 _TYPE_BEFORE = re.compile(r"\btype\s+$", re.IGNORECASE)
+_LETTER_AFTER = re.compile(r" [B-E](?![\w'’-])| A(?![\w'’-])(?! [a-z])")
 _ABBREV_TOKEN = re.compile(r"(?<![\w\-*])(?:[A-Za-z]*[A-Z][A-Za-z0-9\-]*[A-Z][A-Za-z0-9\-]*|[a-z]+[A-Z][A-Za-z0-9\-]*)(?![\w\-*])")
 
 
@@ -420,9 +421,12 @@ def _conditions(
             continue
         s_start, _ = _containing(sentences, m.start())
         start = _np_start(text, m.start(), s_start, blocked)
-        span = (start, m.end())
-        name = " ".join(text[start : m.end()].lower().split())
-        found.append(ConditionMention(text[start : m.end()], start, m.end(), name))
+        # "hepatitis B", "hemophilia A": the letter names the disease
+        letter = _LETTER_AFTER.match(text, m.end())
+        end = letter.end() if letter else m.end()
+        span = (start, end)
+        name = " ".join(text[start:end].lower().split())
+        found.append(ConditionMention(text[start:end], start, end, name))
         taken.append(span)
     # Definitions in the case: the short form right after its long form is not a new mention.
     definition_spans = [sf_span for _, sf_span in local.values()]

@@ -109,13 +109,13 @@ def coverage(cond: ConditionTerms, words: set[str]) -> float:
     return len(found) / len(cond.words)
 
 
-_NUMBER = re.compile(r"\d+[a-z]?|[ivx]{1,4}")
+_NUMBER = re.compile(r"\d+[a-z]?|[ivx]{1,4}|[a-e]")
 
 
 def numbered_terms(text: str, drop_other_than: bool = False) -> list[str]:
-    """Return the stemmed words of `text` with each number joined to the word before it: "type 1"
-    and "stage iv" are words of their own, so "type 1 diabetes" never matches "type 2 diabetes"
-    through a section number "(1)" elsewhere in the indication."""
+    """Return the stemmed words of `text` with each number or letter joined to the word before it:
+    "type 1", "stage iv", "hepat b" are words of their own, so "type 1 diabetes" never matches
+    "type 2 diabetes" through a section number "(1)" elsewhere in the indication."""
     out: list[str] = []
     for t in terms(text, drop_other_than=drop_other_than):
         if _NUMBER.fullmatch(t) and out:

@@ -253,11 +253,12 @@ def _words(text: str) -> set[str]:
     return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith(("is", "ss", "us")) else w for w in words} - _FUNCTION - _GENERIC
 
 
-_NUMBERED = re.compile(r"\b(?:type|stage|grade|class)\s+(?:\d+[a-z]?|[ivx]{1,4})\b", re.I)
+_NUMBERED = re.compile(r"\b(?:type|stage|grade|class)\s+(?:\d+[a-z]?|[ivx]{1,4})\b|\b[a-z]{4,}\s(?:[b-e]\b|a\b(?!\s+[a-z]))", re.I)
 
 
 def _grades(words: set[str], text: str = "") -> set[str]:
-    """Return the grade words among `words`, and the numbered grades of `text` ("type 1", "stage iv")."""
+    """Return the grade words among `words`, and the numbered or lettered kinds in `text` ("type 1",
+    "stage iv", "hepatitis b")."""
     return ({part for w in words for part in w.split("-")} & GRADES) | {m.group(0).lower() for m in _NUMBERED.finditer(text)}
 
 

@@ -88,3 +88,13 @@ def test_a_numbered_type_is_part_of_the_disease(corpus_store, kind, allowed):
     assert [c.name for c in facts.conditions] == [f"{kind} diabetes mellitus"]
     status, reason = indication(corpus_store, f"27-year-old woman with {kind} diabetes mellitus. Add Amaryl.", "glimepiride")
     assert status in allowed, reason
+
+
+@pytest.mark.parametrize("letter, expected", [("B", IndicationStatus.OFF_LABEL), ("C", IndicationStatus.ON_LABEL)])
+def test_the_letter_of_a_hepatitis_is_part_of_its_name(corpus_store, letter, expected):
+    # Epclusa: "indicated for the treatment of adults ... with chronic hepatitis C virus (HCV) infection"
+    text = f"45-year-old man with chronic hepatitis {letter}. Start Epclusa."
+    facts, _ = read_case(corpus_store, text)
+    assert [c.name for c in facts.conditions] == [f"chronic hepatitis {letter.lower()}"]
+    status, reason = indication(corpus_store, text, "sofosbuvir")
+    assert status == expected, reason
