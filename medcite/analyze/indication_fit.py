@@ -262,15 +262,28 @@ def _grades(words: set[str], text: str = "") -> set[str]:
     return ({part for w in words for part in w.split("-")} & GRADES) | {m.group(0).lower() for m in _NUMBERED.finditer(text)}
 
 
+def _raw_words(text: str) -> set[str]:
+    return set(_WORD.findall(re.sub(r"[‐‑–—]", "-", text.lower())))
+
+
+def _opposed(words: set[str], others: set[str]) -> bool:
+    """Return True when `others` holds the negation of a word of `words` ("small" / "non-small")."""
+    return any(f"non-{w}" in others or f"non{w}" in others for w in words if len(w) >= 4)
+
+
 def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
     """Return True when the case's phrase and the label's target name two grades of one disease:
     they share a disease word, and the phrase grades it in words the indication never uses
-    while the target grades it in others ("severe Alzheimer's dementia" / "mild to moderate
+    while the indication grades it in others ("severe Alzheimer's dementia" / "mild to moderate
     dementia of the Alzheimer's type"; "sleep-onset insomnia" / "insomnia characterized by
-    difficulty with sleep maintenance"; "chronic migraine" / "acute treatment of migraine")."""
+    difficulty with sleep maintenance"; "chronic migraine" / "acute treatment of migraine") — or one
+    names the other's negation ("small cell" / "non-small cell")."""
     pw, tw = _words(phrase), _words(target)
-    if not any(is_condition_word(w) for w in set(_WORD.findall(phrase.lower())) & set(_WORD.findall(target.lower()))):
+    praw, traw = _raw_words(phrase), _raw_words(target)
+    if not any(is_condition_word(w) for w in praw & traw):
         return False
+    if _opposed(praw, traw) or _opposed(traw, praw):
+        return True  # "small cell lung cancer" / "non-small cell lung cancer"
     own, graded = _grades(pw, phrase), _grades(_words(unit.span.text), unit.span.text)
     return bool(own) and bool(graded) and not own & graded
 

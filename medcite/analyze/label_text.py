@@ -57,7 +57,7 @@ _BRITISH = [(re.compile(p, re.IGNORECASE), r) for p, r in (
     (r"\btumour", "tumor"), (r"\bhaem", "hem"), (r"\banaem", "anem"), (r"\boesophag", "esophag"),
     (r"\boestr", "estr"), (r"\bpaediatr", "pediatr"), (r"\bleukaem", "leukem"), (r"\bfoetal", "fetal"),
 )]
-_NON = re.compile(r"\bnon[-\s]+(?=[a-z])", re.IGNORECASE)
+_NON = re.compile(r"\bnon[-‐‑–—\s]+(?=[a-z])", re.IGNORECASE)  # hyphen, Unicode hyphens, en and em dash
 # Cross-references a quote drops: "[see ... (5.1)]", "( 1.2 )".
 # The words a label uses for an at-risk ancestry, by the region names `patient` gives a case's
 # ancestry ("Korean ancestry" -> "East Asian").

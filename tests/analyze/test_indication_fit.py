@@ -98,3 +98,11 @@ def test_the_letter_of_a_hepatitis_is_part_of_its_name(corpus_store, letter, exp
     assert [c.name for c in facts.conditions] == [f"chronic hepatitis {letter.lower()}"]
     status, reason = indication(corpus_store, text, "sofosbuvir")
     assert status == expected, reason
+
+
+@pytest.mark.parametrize("kind, expected", [("small cell", IndicationStatus.OFF_LABEL), ("non-small cell", IndicationStatus.ON_LABEL)])
+def test_a_disease_is_not_its_negation(corpus_store, kind, expected):
+    # Tagrisso: "... adult patients with non-small cell lung cancer (NSCLC) whose tumors have EGFR exon 19 deletions ..."
+    status, reason = indication(corpus_store, f"62-year-old man with metastatic EGFR exon 19 deletion {kind} lung cancer. Start Tagrisso.",
+                                "osimertinib")
+    assert status == expected, reason
