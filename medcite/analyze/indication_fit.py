@@ -228,11 +228,9 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
         if float(esims[j_phrase, j]) >= ON_LABEL_SIM and float(esims[j_phrase, j]) > best + EXCLUSION_MARGIN:
             return Fit(IndicationStatus.NOT_INDICATED, excl[j], f"the label excludes {phrases[j_phrase]}", similarity=float(esims[j_phrase, j]))
     named = [c for c in facts.conditions if not c.negated]
-    # the case reads closest as another grade of an indicated disease: no looser phrase of it
-    # ("headache" for "chronic migraine") makes it the indicated one
-    if closest >= ON_LABEL_SIM and closest > best and named:
-        i, j = np.unravel_index(int(np.argmax(np.where(siblings, pv @ tv.T, -1.0))), sims.shape)
-        return Fit(IndicationStatus.OFF_LABEL, None, f"{phrases[i]} is not the label's {targets[j][:80]}", None, closest)
+    other = _other_kind(phrases, targets, pv @ tv.T, siblings, {c.name for c in named})
+    if other is not None:
+        return Fit(IndicationStatus.OFF_LABEL, None, other, None, closest)
     if best >= ON_LABEL_SIM:
         unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
@@ -241,6 +239,18 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
         return Fit(IndicationStatus.ON_LABEL, None, member[1], member[0], best)
     if best < OFF_LABEL_SIM and named:
         return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
+    return None
+
+
+def _other_kind(phrases: list[str], targets: list[str], sims: np.ndarray, siblings: np.ndarray, named: set[str]) -> str | None:
+    """Return why the case's condition is another kind of an indicated disease: a condition the
+    case names is close only to indications that grade or negate it otherwise; no other phrase of
+    the case ("headache" for "chronic migraine", "EGFR exon 19 deletion" for "small cell lung
+    cancer") makes it the indicated one."""
+    for i, phrase in enumerate(phrases):
+        if phrase in named and ((sims[i] >= OFF_LABEL_SIM) & siblings[i]).any() and not ((sims[i] >= ON_LABEL_SIM) & ~siblings[i]).any():
+            j = int(np.argmax(np.where(siblings[i], sims[i], -1.0)))
+            return f"{phrase} is not the label's {targets[j][:80]}"
     return None
 
 
