@@ -402,6 +402,7 @@ class _Order:
     one_indication: bool = False  # the label has one indication: its subsections cannot be other uses
     start: bool = False  # the case starts the drug (`new_start`)
     amounts: dict = field(default_factory=dict)
+    weighed: list[DosingRow] = field(default_factory=list)  # rows of a weight band the patient is in
 
     @property
     def prescribed(self) -> str | None:
@@ -440,6 +441,7 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
         basis = adjust or base
         return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, quote(basis[0].span.text) if basis else None, None), basis[:1], adjust
     o.amounts = _order_amounts(order.dose, order.frequency, facts.patient, body_surface_area(facts.text))
+    o.weighed = _weighed(usable, o)
     if adjust:
         return _judge_adjusted(o, adjust, usual)
     verdict, basis = _judge_base(o, base)
@@ -552,6 +554,10 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
                               for f in _paired_frequencies(r, o.mention.dose))), cover)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
+    if status == RegimenStatus.MATCHES and row.weight is None:
+        banded = _weight_band_verdict(o)
+        if banded is not None:
+            return banded
     if status == RegimenStatus.NOT_STATED:
         units = sorted({d.unit for r in base for d in r.doses})
         detail = f"units not comparable: the label states {', '.join(units)}, the order {o.mention.dose.unit}"
@@ -560,6 +566,35 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     else:
         detail = None
     return o.verdict(status, row, detail), [row]
+
+
+_WEIGHED_KINDS = (RowKind.RECOMMENDED, RowKind.TITRATION, RowKind.MAXIMUM)
+
+
+def _weighed(usable: list[DosingRow], o: _Order) -> list[DosingRow]:
+    """Return the dosed rows of a weight band the patient's weight is in ("for adult patients
+    weighing less than 40 kg", "20 kg to less than 40 kg | 900 mg"), of the indication's
+    subsection when it has some."""
+    rows = [r for r in usable if r.weight is not None and r.doses and r.kind in _WEIGHED_KINDS
+            and not (r.populations & _SPECIAL) and o.applies(r)]
+    own = [r for r in rows if r.subsection == o.number]
+    return own or rows
+
+
+def _weight_band_verdict(o: _Order) -> tuple[DoseVerdict, list[DosingRow]] | None:
+    """Judge an order a row without a weight band covers against the label's rows for the
+    patient's weight band: none gives the order's dose, a mismatch; some do and some do not (a
+    table's columns read into one row), not stated; all do (or none is comparable), no say."""
+    judged = [(r, _covers([r], o.amounts)) for r in o.weighed]
+    comparable = [(r, c) for r, c in judged if c[2]]
+    missing = [r for r, c in comparable if c[0] is None or c[1] is not None]
+    if not missing:
+        return None
+    if len(missing) == len(comparable):
+        detail = "the label gives a different dose for patients of this weight"
+        return o.verdict(RegimenStatus.MISMATCH, missing[0], detail), missing[:1]
+    detail = "the label doses patients of this weight differently, in a table the check cannot read; weight not comparable"
+    return o.verdict(RegimenStatus.NOT_STATED, missing[0], detail), missing[:1]
 
 
 # a frequency after these words is how often to titrate or to test, not how often to dose

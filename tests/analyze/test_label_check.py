@@ -173,3 +173,31 @@ def test_unstated_reduction_and_a_kept_dose_is_a_mismatch(corpus_store):
     (check,) = [dc.check for dc in check_text(corpus_store, bench_cases()["G2-02"]["text"]) if dc.check.drug == "azathioprine"]
     assert check.dose.status == RegimenStatus.MISMATCH and "dose reduction" in check.dose.labeled
     assert check.dose.citations
+
+
+def _dose_of(store, text: str, generic: str):
+    return next(dc.check for dc in check_text(store, text) if dc.check.drug == generic)
+
+
+def test_weight_band_rows_bind_a_patient_in_the_band(corpus_store):
+    # Vignettes are ours. The voxelotor label's pediatric table gives "20 kg to less than 40 kg |
+    # 900 mg": a 30-kg child's 1,500 mg (the dose for 40 kg or greater) is a mismatch resting on
+    # that row, 900 mg matches it.
+    case = "A 9-year-old boy, 30 kg, with sickle cell disease. Start Oxbryta {} mg by mouth once daily."
+    check = _dose_of(corpus_store, case.format(1500), "voxelotor")
+    assert check.dose.status == RegimenStatus.MISMATCH
+    assert "20 kg to less than 40 kg" in check.dose.labeled and check.dose.citations
+    check = _dose_of(corpus_store, case.format(900), "voxelotor")
+    assert check.dose.status == RegimenStatus.MATCHES and "20 kg to less than 40 kg" in check.dose.labeled
+
+
+def test_a_weight_band_the_table_mixes_up_is_not_stated(corpus_store):
+    # The voriconazole label: "For adult patients weighing less than 40 kg, the oral maintenance
+    # dose may be increased from 100 mg every 12 hours to 150 mg every 12 hours" -- its table's
+    # under-40-kg column is read into rows that also give 200 mg, so a 34-kg patient's 200 mg is
+    # not a match; a 68-kg patient's is.
+    case = "A 77-year-old woman weighing {} kg with esophageal candidiasis that failed fluconazole. Plan voriconazole 200 mg orally every 12 hours."
+    check = _dose_of(corpus_store, case.format(34), "voriconazole")
+    assert check.dose.status == RegimenStatus.NOT_STATED and "weight" in check.dose.detail
+    assert "less than 40 kg" in check.dose.labeled and check.dose.citations
+    assert _dose_of(corpus_store, case.format(68), "voriconazole").dose.status == RegimenStatus.MATCHES
