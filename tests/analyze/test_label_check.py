@@ -201,3 +201,39 @@ def test_a_weight_band_the_table_mixes_up_is_not_stated(corpus_store):
     assert check.dose.status == RegimenStatus.NOT_STATED and "weight" in check.dose.detail
     assert "less than 40 kg" in check.dose.labeled and check.dose.citations
     assert _dose_of(corpus_store, case.format(68), "voriconazole").dose.status == RegimenStatus.MATCHES
+
+
+def test_radiation_given_with_the_drug_takes_the_radiation_dose(corpus_store):
+    # Vignettes are ours. The capecitabine label: "825 mg/m 2 orally twice daily when administered
+    # with concomitant radiation therapy and 1,250 mg/m 2 orally twice daily when administered
+    # without radiation therapy": with chemoradiation, 1,250 mg/m2 is not the label's dose.
+    case = "A 58-year-old woman with locally advanced rectal cancer gets preoperative chemoradiation. Capecitabine {} mg/m2 orally twice daily on radiation days."
+    check = _dose_of(corpus_store, case.format("1,250"), "capecitabine")
+    assert check.dose.status == RegimenStatus.MISMATCH and "concomitant radiation therapy" in check.dose.labeled
+    assert _dose_of(corpus_store, case.format("825"), "capecitabine").dose.status == RegimenStatus.MATCHES
+    # radiation behind the patient is no partner of the order
+    past = "A 58-year-old man with Dukes C colon cancer, after resection and radiation. Capecitabine 1,250 mg/m2 orally twice daily for 14 days of 21-day cycles."
+    check = _dose_of(corpus_store, past, "capecitabine")
+    assert check.dose.status == RegimenStatus.MATCHES and "radiation" not in check.dose.labeled
+
+
+def test_a_partner_named_as_the_case_writes_it_takes_the_combination_dose(corpus_store):
+    # The cabozantinib label's table: "CABOMETYX 40 mg daily in combination with nivolumab"; the
+    # single-agent dose is 60 mg. The case names the partner by the name the label uses.
+    case = "A 61-year-old man with untreated advanced renal cell carcinoma. Nivolumab 240 mg IV every 2 weeks plus Cabometyx {} mg orally once daily."
+    check = _dose_of(corpus_store, case.format(60), "cabozantinib-s-malate")
+    assert check.dose.status == RegimenStatus.MISMATCH and "in combination with nivolumab" in check.dose.labeled
+    assert _dose_of(corpus_store, case.format(40), "cabozantinib-s-malate").dose.status == RegimenStatus.MATCHES
+    alone = "A 61-year-old man with advanced renal cell carcinoma after prior VEGF therapy. Cabometyx 60 mg orally once daily."
+    check = _dose_of(corpus_store, alone, "cabozantinib-s-malate")
+    assert check.dose.status == RegimenStatus.MATCHES and "single agent" in check.dose.labeled
+
+
+def test_a_maximum_given_at_two_intervals_is_one_amount_a_day(corpus_store):
+    # Vignettes are ours. The desvenlafaxine label's maximum in end-stage renal disease is "25 mg
+    # every day or 50 mg every other day": 50 mg daily is twice it; either alternative is within it.
+    case = "A 69-year-old man with major depressive disorder and end-stage renal disease on hemodialysis. Start Pristiq {}."
+    check = _dose_of(corpus_store, case.format("50 mg orally once daily"), "desvenlafaxine succinate")
+    assert check.dose.status == RegimenStatus.MISMATCH and "every other day" in check.dose.labeled
+    for order in ("25 mg orally once daily", "50 mg orally every other day"):
+        assert _dose_of(corpus_store, case.format(order), "desvenlafaxine succinate").dose.status == RegimenStatus.MATCHES
