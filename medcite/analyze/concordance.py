@@ -244,6 +244,10 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor")
         own_classes = [c.lower().removesuffix("s") for c in drug_classes(store, d.generic)]
         classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes))
+        # and by the name the case writes, which a label naming its partner may use ("in
+        # combination with nivolumab" for a case's "Nivolumab" whose labelled name is the brand);
+        # a name is matched as a whole word, never inside another
+        classes.setdefault(d.text.lower(), [])
     number = region.number if region is not None else None
     dose, basis, adjust = judge_dose(mention, rows, facts, number, classes, one_indication)
     # frequency: on a row that doses this patient's population less often ("reduce the dosing

@@ -243,6 +243,7 @@ def _row_amounts(row: DosingRow) -> list[tuple[tuple[str, bool], float, float]]:
     # before "reduce ... to" say whom the row is for, the one after it is the row's dose
     to = _REDUCE_TO.search(row.source or "")
     after = to.end() if to and any(d.start >= to.end() for d in row.doses) else 0
+    alternatives = _alternative_rates(row)
     for d, daily in zip(row.doses, flags):
         if d.start < after:
             continue
@@ -254,7 +255,26 @@ def _row_amounts(row: DosingRow) -> list[tuple[tuple[str, bool], float, float]]:
             fam, k = "mass/kg", (0.001 if unit.startswith("mcg") else 1.0)
         hi = d.value_max if d.value_max is not None else d.value
         out.append(((fam, daily), d.value * k, hi * k))
+        if (per := alternatives.get(d.start)) is not None and not daily:
+            out.append(((fam, True), d.value * k * per, hi * k * per))
     return out
+
+
+def _alternative_rates(row: DosingRow) -> dict[int, float]:
+    """Return, for a maximum given as alternatives each at its own interval ("25 mg every day or
+    50 mg every other day"), each dose's amount a day by its start: the ceiling is the same
+    amount a day, not the larger dose given daily."""
+    if row.kind != RowKind.MAXIMUM or len(row.doses) < 2:
+        return {}
+    text, freqs = row.source or row.span.text, _row_frequencies(row)
+    ends = [d.start for d in row.doses[1:]] + [len(text)]
+    rates = {}
+    for d, end in zip(row.doses, ends):
+        own = next((f for f in freqs if d.end <= f.start <= min(end, d.end + 25)), None)
+        if own is None or _per_day(own) is None:
+            return {}
+        rates[d.start] = _per_day(own)
+    return rates if len(set(rates.values())) > 1 else {}
 
 
 def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, DosingRow | None, bool]:
@@ -402,6 +422,7 @@ class _Order:
     one_indication: bool = False  # the label has one indication: its subsections cannot be other uses
     start: bool = False  # the case starts the drug (`new_start`)
     amounts: dict = field(default_factory=dict)
+    weighed: list[DosingRow] = field(default_factory=list)  # rows of a weight band the patient is in
 
     @property
     def prescribed(self) -> str | None:
@@ -415,6 +436,32 @@ class _Order:
 
 
 Judged = tuple[DoseVerdict, list[DosingRow], list[DosingRow]]
+RADIATION = "radiation"
+# radiation the case gives with the drug ("neoadjuvant chemoradiation", "on RT days"), not radiation
+# behind the patient ("after lumpectomy and radiation")
+_RADIATION = re.compile(r"\b(?:[Cc]hemo-?radi\w*|[Rr]adiotherapy|[Rr]adiation|RT)\b")
+_PAST = re.compile(r"\b(?:after|following|s/p|status\s+post|prior|previous|history\s+of|completed|finished)\b[^.;]{0,40}$", re.I)
+
+
+def concurrent_radiation(text: str) -> bool:
+    """Return True when the case gives radiation therapy along with its order."""
+    return any(not _PAST.search(text[max(0, m.start() - 60) : m.start()]) for m in _RADIATION.finditer(text))
+
+
+def _without_partner(row: DosingRow, partner: str) -> DosingRow:
+    """Return the row without the doses its text gives "without" the partner ("825 mg/m2 ... with
+    concomitant radiation therapy and 1,250 mg/m2 ... without radiation therapy"): those are for
+    a patient not given it."""
+    text = row.source or row.span.text
+    if partner not in text.lower():
+        return row
+    ends = [d.start for d in row.doses[1:]] + [len(text)]
+    keep = [i for i, d in enumerate(row.doses)
+            if not re.search(r"\bwithout\s+(?:\w+\s+){0,2}" + partner, text[d.end : ends[i]], re.I)]
+    if not keep or len(keep) == len(row.doses):
+        return row
+    flags = row.daily_doses or [row.daily] * len(row.doses)
+    return replace(row, doses=[row.doses[i] for i in keep], daily_doses=[flags[i] for i in keep])
 _NOT_DOSES = (RowKind.STUDY, RowKind.SWITCH, RowKind.REDUCTION, RowKind.PREPARATION)
 
 
@@ -423,6 +470,11 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
     """Return the dose verdict, the rows it rests on and the adjustment rows that apply."""
     o = _Order(order, facts, number, comed_classes, one_indication)
     usable = [r for r in rows if r.kind not in _NOT_DOSES]
+    if concurrent_radiation(facts.text):
+        # radiation given with the drug is a partner of the order, as a co-medication is
+        comed_classes = {**comed_classes, RADIATION: [RADIATION]}
+        o.comed_classes = comed_classes
+        usable = [_without_partner(r, RADIATION) for r in usable]
     adjust = [r for r in usable if (r.populations & _SPECIAL) and r.kind != RowKind.NO_ADJUSTMENT and not frequency_only(r) and o.applies(r)]
     if number is not None and any(r.subsection == number for r in adjust):
         # the indication's own adjustments, and those of other kinds stated elsewhere (a
@@ -440,6 +492,7 @@ def judge_dose(order: DrugMention, rows: list[DosingRow], facts: CaseFacts, numb
         basis = adjust or base
         return DoseVerdict(RegimenStatus.NOT_PRESCRIBED, quote(basis[0].span.text) if basis else None, None), basis[:1], adjust
     o.amounts = _order_amounts(order.dose, order.frequency, facts.patient, body_surface_area(facts.text))
+    o.weighed = _weighed(usable, o)
     if adjust:
         return _judge_adjusted(o, adjust, usual)
     verdict, basis = _judge_base(o, base)
@@ -552,6 +605,10 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
                               for f in _paired_frequencies(r, o.mention.dose))), cover)
     status = _status(cover, exceeded, comparable)
     row = exceeded or cover or next((r for r in base if r.kind == RowKind.RECOMMENDED), base[0])
+    if status == RegimenStatus.MATCHES and row.weight is None:
+        banded = _weight_band_verdict(o)
+        if banded is not None:
+            return banded
     if status == RegimenStatus.NOT_STATED:
         units = sorted({d.unit for r in base for d in r.doses})
         detail = f"units not comparable: the label states {', '.join(units)}, the order {o.mention.dose.unit}"
@@ -560,6 +617,35 @@ def _judge_base(o: _Order, base: list[DosingRow]) -> tuple[DoseVerdict, list[Dos
     else:
         detail = None
     return o.verdict(status, row, detail), [row]
+
+
+_WEIGHED_KINDS = (RowKind.RECOMMENDED, RowKind.TITRATION, RowKind.MAXIMUM)
+
+
+def _weighed(usable: list[DosingRow], o: _Order) -> list[DosingRow]:
+    """Return the dosed rows of a weight band the patient's weight is in ("for adult patients
+    weighing less than 40 kg", "20 kg to less than 40 kg | 900 mg"), of the indication's
+    subsection when it has some."""
+    rows = [r for r in usable if r.weight is not None and r.doses and r.kind in _WEIGHED_KINDS
+            and not (r.populations & _SPECIAL) and o.applies(r)]
+    own = [r for r in rows if r.subsection == o.number]
+    return own or rows
+
+
+def _weight_band_verdict(o: _Order) -> tuple[DoseVerdict, list[DosingRow]] | None:
+    """Judge an order a row without a weight band covers against the label's rows for the
+    patient's weight band: none gives the order's dose, a mismatch; some do and some do not (a
+    table's columns read into one row), not stated; all do (or none is comparable), no say."""
+    judged = [(r, _covers([r], o.amounts)) for r in o.weighed]
+    comparable = [(r, c) for r, c in judged if c[2]]
+    missing = [r for r, c in comparable if c[0] is None or c[1] is not None]
+    if not missing:
+        return None
+    if len(missing) == len(comparable):
+        detail = "the label gives a different dose for patients of this weight"
+        return o.verdict(RegimenStatus.MISMATCH, missing[0], detail), missing[:1]
+    detail = "the label doses patients of this weight differently, in a table the check cannot read; weight not comparable"
+    return o.verdict(RegimenStatus.NOT_STATED, missing[0], detail), missing[:1]
 
 
 # a frequency after these words is how often to titrate or to test, not how often to dose

@@ -174,3 +174,70 @@ def test_unstated_reduction_and_a_kept_dose_is_a_mismatch(corpus_store):
     (check,) = [dc.check for dc in check_text(corpus_store, bench_cases()["G2-02"]["text"]) if dc.check.drug == "azathioprine"]
     assert check.dose.status == RegimenStatus.MISMATCH and "dose reduction" in check.dose.labeled
     assert check.dose.citations
+
+
+def _dose_of(store, text: str, generic: str):
+    checks = [dc.check for dc in check_text(store, text)]
+    found = [c for c in checks if c.drug.startswith(generic)]  # "cabozantinib" or "cabozantinib", by index
+    assert found, [c.drug for c in checks]
+    return found[0]
+
+
+def test_weight_band_rows_bind_a_patient_in_the_band(corpus_store):
+    # Vignettes are ours. The voxelotor label's pediatric table gives "20 kg to less than 40 kg |
+    # 900 mg": a 30-kg child's 1,500 mg (the dose for 40 kg or greater) is a mismatch resting on
+    # that row, 900 mg matches it.
+    case = "A 9-year-old boy, 30 kg, with sickle cell disease. Start Oxbryta {} mg by mouth once daily."
+    check = _dose_of(corpus_store, case.format(1500), "voxelotor")
+    assert check.dose.status == RegimenStatus.MISMATCH
+    assert "20 kg to less than 40 kg" in check.dose.labeled and check.dose.citations
+    check = _dose_of(corpus_store, case.format(900), "voxelotor")
+    assert check.dose.status == RegimenStatus.MATCHES and "20 kg to less than 40 kg" in check.dose.labeled
+
+
+def test_a_weight_band_the_table_mixes_up_is_not_stated(corpus_store):
+    # The voriconazole label: "For adult patients weighing less than 40 kg, the oral maintenance
+    # dose may be increased from 100 mg every 12 hours to 150 mg every 12 hours" -- its table's
+    # under-40-kg column is read into rows that also give 200 mg, so a 34-kg patient's 200 mg is
+    # not a match; a 68-kg patient's is.
+    case = "A 77-year-old woman weighing {} kg with esophageal candidiasis that failed fluconazole. Plan voriconazole 200 mg orally every 12 hours."
+    check = _dose_of(corpus_store, case.format(34), "voriconazole")
+    assert check.dose.status == RegimenStatus.NOT_STATED and "weight" in check.dose.detail
+    assert "less than 40 kg" in check.dose.labeled and check.dose.citations
+    assert _dose_of(corpus_store, case.format(68), "voriconazole").dose.status == RegimenStatus.MATCHES
+
+
+def test_radiation_given_with_the_drug_takes_the_radiation_dose(corpus_store):
+    # Vignettes are ours. The capecitabine label: "825 mg/m 2 orally twice daily when administered
+    # with concomitant radiation therapy and 1,250 mg/m 2 orally twice daily when administered
+    # without radiation therapy": with chemoradiation, 1,250 mg/m2 is not the label's dose.
+    case = "A 58-year-old woman with locally advanced rectal cancer gets preoperative chemoradiation. Capecitabine {} mg/m2 orally twice daily on radiation days."
+    check = _dose_of(corpus_store, case.format("1,250"), "capecitabine")
+    assert check.dose.status == RegimenStatus.MISMATCH and "concomitant radiation therapy" in check.dose.labeled
+    assert _dose_of(corpus_store, case.format("825"), "capecitabine").dose.status == RegimenStatus.MATCHES
+    # radiation behind the patient is no partner of the order
+    past = "A 58-year-old man with Dukes C colon cancer, after resection and radiation. Capecitabine 1,250 mg/m2 orally twice daily for 14 days of 21-day cycles."
+    check = _dose_of(corpus_store, past, "capecitabine")
+    assert check.dose.status == RegimenStatus.MATCHES and "radiation" not in check.dose.labeled
+
+
+def test_a_partner_named_as_the_case_writes_it_takes_the_combination_dose(corpus_store):
+    # The cabozantinib label's table: "CABOMETYX 40 mg daily in combination with nivolumab"; the
+    # single-agent dose is 60 mg. The case names the partner by the name the label uses.
+    case = "A 61-year-old man with untreated advanced renal cell carcinoma. Nivolumab 240 mg IV every 2 weeks plus Cabometyx {} mg orally once daily."
+    check = _dose_of(corpus_store, case.format(60), "cabozantinib")
+    assert check.dose.status == RegimenStatus.MISMATCH and "in combination with nivolumab" in check.dose.labeled
+    assert _dose_of(corpus_store, case.format(40), "cabozantinib").dose.status == RegimenStatus.MATCHES
+    alone = "A 61-year-old man with advanced renal cell carcinoma after prior VEGF therapy. Cabometyx 60 mg orally once daily."
+    check = _dose_of(corpus_store, alone, "cabozantinib")
+    assert check.dose.status == RegimenStatus.MATCHES and "single agent" in check.dose.labeled
+
+
+def test_a_maximum_given_at_two_intervals_is_one_amount_a_day(corpus_store):
+    # Vignettes are ours. The desvenlafaxine label's maximum in end-stage renal disease is "25 mg
+    # every day or 50 mg every other day": 50 mg daily is twice it; either alternative is within it.
+    case = "A 69-year-old man with major depressive disorder and end-stage renal disease on hemodialysis. Start Pristiq {}."
+    check = _dose_of(corpus_store, case.format("50 mg orally once daily"), "desvenlafaxine")
+    assert check.dose.status == RegimenStatus.MISMATCH and "every other day" in check.dose.labeled
+    for order in ("25 mg orally once daily", "50 mg orally every other day"):
+        assert _dose_of(corpus_store, case.format(order), "desvenlafaxine").dose.status == RegimenStatus.MATCHES
