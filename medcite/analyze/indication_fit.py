@@ -175,7 +175,7 @@ def _negated_chunk(chunk: str, facts: CaseFacts) -> bool:
     return bool(words) and any(words <= set(terms(f"{n.value} {n.text}")) for n in facts.negations if n.kind == "negation")
 
 
-def _kinds(store):
+def _condition_kinds(store):
     from medcite.analyze.resources import case_resources
 
     return case_resources(store).kinds
@@ -234,7 +234,7 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     if best >= ON_LABEL_SIM:
         unit = _closest_unit(pairs, sims[i_phrase], phrases[i_phrase])
         return Fit(IndicationStatus.ON_LABEL, None, f"{phrases[i_phrase]} is the label's indication ({targets[i_unit][:80]})", unit, best)
-    member = class_fit(_kinds(store), pairs, maximal_conditions(facts.conditions))
+    member = class_fit(_condition_kinds(store), pairs, maximal_conditions(facts.conditions))
     if member is not None:
         return Fit(IndicationStatus.ON_LABEL, None, member[1], member[0], best)
     if best < OFF_LABEL_SIM and named:
@@ -263,13 +263,22 @@ def _words(text: str) -> set[str]:
     return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith(("is", "ss", "us")) else w for w in words} - _FUNCTION - _GENERIC
 
 
-_NUMBERED = re.compile(r"\b(?:type|stage|grade|class)\s+(?:\d+[a-z]?|[ivx]{1,4})\b|\b[a-z]{4,}\s(?:[b-e]\b|a\b(?!\s+[a-z]))", re.I)
+_KIND = re.compile(r"\b(type|stage|grade|class)\s+(\d+[a-z]?|[ivx]{1,4})\b|\b([a-z]{4,})\s([b-e]\b|a\b(?!\s+[a-z]))", re.I)
 
 
-def _grades(words: set[str], text: str = "") -> set[str]:
-    """Return the grade words among `words`, and the numbered or lettered kinds in `text` ("type 1",
-    "stage iv", "hepatitis b")."""
-    return ({part for w in words for part in w.split("-")} & GRADES) | {m.group(0).lower() for m in _NUMBERED.finditer(text)}
+def _grades(words: set[str]) -> set[str]:
+    return {part for w in words for part in w.split("-")} & GRADES
+
+
+def _designated(text: str) -> set[tuple[str, str]]:
+    """Return the numbered or lettered kinds in `text`: ("type", "1"), ("hepatitis", "b")."""
+    return {((m.group(1) or m.group(3)).lower(), (m.group(2) or m.group(4)).lower()) for m in _KIND.finditer(text)}
+
+
+def _other_designator(own: set[tuple[str, str]], theirs: set[tuple[str, str]]) -> bool:
+    """Return True when the indication gives a word of the case's kinds another number or letter
+    ("type 2" against the case's "type 1"), and never the case's own."""
+    return any(any(w == v and d != e for v, e in theirs) and (w, d) not in theirs for w, d in own)
 
 
 def _raw_words(text: str) -> set[str]:
@@ -294,7 +303,9 @@ def _sibling(phrase: str, target: str, unit: IndicationUnit) -> bool:
         return False
     if _opposed(praw, traw) or _opposed(traw, praw):
         return True  # "small cell lung cancer" / "non-small cell lung cancer"
-    own, graded = _grades(pw, phrase), _grades(_words(unit.span.text), unit.span.text)
+    if _other_designator(_designated(phrase), _designated(unit.span.text)):
+        return True  # "type 1 diabetes" / "type 2 diabetes mellitus"; "hepatitis B" / "hepatitis C"
+    own, graded = _grades(pw), _grades(_words(unit.span.text))
     return bool(own) and bool(graded) and not own & graded
 
 
