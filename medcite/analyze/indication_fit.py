@@ -419,7 +419,7 @@ def exclusion_sentences(label: LabelText) -> list[Span]:
     # premenopausal women": a use excluded in so many words, wherever the label says it (a
     # warning's "not recommended" is an alert, not an indication status)
     seen = {(x.start, x.code) for x in out}
-    for section in label.sections:
+    for section in (s for s in label.sections if _NOT_INDICATED.search(s.text)):
         out += [exclusion_part(x) for x in sentences_of(section) if _NOT_INDICATED.search(x.text) and (x.start, x.code) not in seen]
     return [x for x in out if not COMBINATION_USE.search(x.text)]
 
