@@ -126,10 +126,7 @@ def case_phrases(facts: CaseFacts, label: LabelText, table=None) -> list[str]:
         if re.search(r"(?<![\w-])" + re.escape(p.short) + r"(?![\w-])", facts.text):
             phrases.append(p.long)
     phrases += _genus_spelled_out(facts.text, label_text)
-    text = facts.text
-    for d in sorted(facts.drugs, key=lambda d: -d.start):
-        text = text[: d.start] + " , " + text[d.end :]
-    text = re.sub(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|g|kg|mL|%)\S*", " , ", text)
+    text = re.sub(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|g|kg|mL|%)\S*", " , ", _without_drugs(facts, " , "))
     for chunk in _SPLIT_CASE.split(text):
         words = [w for w in chunk.split() if not _PERSON.match(w)]
         chunk = " ".join(words)
@@ -448,6 +445,21 @@ def _affirming_words(unit: IndicationUnit) -> set[str]:
 _POPULATION = re.compile(r"\b(?:post|pre|peri)menopausal\b|\bpregnan\w*|\bbreast-?feeding\b|\blactating\b|\belderly\b|\bnursing[- ]home\b", re.I)
 
 
+def _without_drugs(facts: CaseFacts, filler: str = " ") -> str:
+    """Return the case text with each drug mention replaced by `filler`."""
+    text = facts.text
+    for d in sorted(facts.drugs, key=lambda d: -d.start):
+        text = text[: d.start] + filler + text[d.end :]
+    return text
+
+
+def _label_words(label: LabelText) -> tuple[set[str], set[str]]:
+    """Return the words that never distinguish an exclusion (the drug's names, generic words) and
+    the words the label's indications affirm."""
+    own = set(terms(" ".join(label.names()))) | set(terms(" ".join(_GENERIC)))
+    return own, {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
+
+
 def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: CaseFacts) -> Fit | None:
     """Return not_indicated when an exclusion sentence of the label (Indications & Usage or boxed
     warning: "not indicated / not approved / contraindicated ...") names something about the case
@@ -464,8 +476,7 @@ def excluded_by_words(label: LabelText, unit: IndicationUnit | None, facts: Case
         case_words |= set(terms("pregnant pregnancy"))
     if facts.patient.age_years is not None and facts.patient.age_years < ADULT_AGE:
         case_words |= set(terms("pediatric children"))
-    own = set(terms(" ".join(label.names()))) | set(terms(" ".join(_GENERIC)))
-    indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
+    own, indication_words = _label_words(label)
     if any(d.frequency is not None and d.frequency.as_needed for d in facts.proposed()):
         case_words |= set(terms("as needed prn"))
     purposes = {_purpose(w) for w in terms(" ".join(m.group(0) for m in _PURPOSE.finditer(facts.text)))}
@@ -503,12 +514,8 @@ def excluded_by_qualifier(label: LabelText, facts: CaseFacts, table=None) -> Fit
         named += [set(terms(x)) for x in _expanded_abbreviations(facts, table)]
     # "electric-shock pain ... pain relief": a condition named again inside a longer one is that one
     named = [c for c in named if c and not any(c < other for other in named)]
-    text = facts.text
-    for d in sorted(facts.drugs, key=lambda d: -d.start):
-        text = text[: d.start] + " " + text[d.end :]
-    stated = {w for w in terms(text) if len(w) >= 4} - set().union(*named) if named else set()
-    own = set(terms(" ".join(label.names()))) | set(terms(" ".join(_GENERIC)))
-    indication_words = {w for u in indication_units(label) if not u.is_limitation for w in _affirming_words(u)}
+    stated = {w for w in terms(_without_drugs(facts)) if len(w) >= 4} - set().union(*named) if named else set()
+    own, indication_words = _label_words(label)
     for sent in exclusion_sentences(label):
         words = set(terms(sent.text))
         if any(c <= words for c in named):
