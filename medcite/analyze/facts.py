@@ -313,7 +313,7 @@ _HEAD_WORDS = (
     r"failure|infarctions?|hypertension|hypotension|diabetes(?:\s+mellitus)?|epilepsy|seizures?|asthma|stroke|embolism|"
     r"thromboembolism|thrombosis|insufficiency|injury|depression|schizophrenia|psoriasis|leuka?emias?|"
     r"dementia|psychos[ie]s|cramps?|malaria|eczema|[a-z]{3,}paresis|dyskinesias?|chorea|migraines?|headaches?|reflux|"
-    r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
+    r"heartburn|gout|insomnia|anxiety|obesity|angina|acne|bleeding|ha?emorrhages?|fibroids?|[a-z]{3,}algia|spasms?|spasticity|incontinence|infertility|"
     r"[a-z]{3,}omas?|[a-z]{2,}itis(?:\s+media|\s+externa)?|[a-z]{3,}a?emias?|[a-z]{3,}penias?|[a-z]{3,}osis|[a-z]{3,}opath(?:y|ies)|[a-z]{2,}plasias?"
 )
 _HEAD = re.compile(rf"\b(?:{_HEAD_WORDS})\b", re.IGNORECASE)
@@ -361,6 +361,7 @@ _STAGE_TOKEN = re.compile(r"(?:I{1,3}|IV|[0-4])[ABC]?$")
 _TYPE_NUMBER = re.compile(r"[0-9]{1,2}[a-z]?|I{1,3}|IV")
 _TYPE_BEFORE = re.compile(r"\btype\s+$", re.IGNORECASE)
 _LETTER_AFTER = re.compile(r" [B-E](?![\w'’-])| A(?![\w'’-])(?! [a-z])")
+_ROMAN_NUMERAL = re.compile(r"[IVX]+")
 _ABBREV_TOKEN = re.compile(r"(?<![\w\-*])(?:[A-Za-z]*[A-Z][A-Za-z0-9\-]*[A-Z][A-Za-z0-9\-]*|[a-z]+[A-Z][A-Za-z0-9\-]*)(?![\w\-*])")
 
 
@@ -433,8 +434,8 @@ def _conditions(
     for m in _ABBREV_TOKEN.finditer(text):
         short = m.group(0)
         span = (m.start(), m.end())
-        if any(_overlaps(span, t) for t in taken + blocked) or span in definition_spans:
-            continue
+        if any(_overlaps(span, t) for t in taken + blocked) or span in definition_spans or _ROMAN_NUMERAL.fullmatch(short):
+            continue  # "stage III" is a number, not an abbreviation
         longs = [local[short][0]] if short in local else []
         if not longs and short.endswith("s") and short[:-1] in local:
             longs = [local[short[:-1]][0]]

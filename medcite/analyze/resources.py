@@ -33,7 +33,7 @@ from medcite.analyze.label_dosing import LABEL_MODEL_VERSION
 from medcite.analyze.question import ClassCatalog, build_class_catalog, gloss_matcher, mine_glosses
 from medcite.analyze.statements import VerbLexicon, mine_boilerplate, mine_verbs
 
-RESOURCES_VERSION = 7  # bump when a resource changes shape: the saved file is then rebuilt
+RESOURCES_VERSION = 8  # bump when a resource changes shape: the saved file is then rebuilt
 
 
 @dataclass
