@@ -99,8 +99,35 @@ def condition_targets(unit: IndicationUnit) -> list[str]:
                 seg = _HEAD.sub("", seg.strip(" :,.-"))
             seg = seg.strip(" :,.-")
             if len(seg.split()) <= 18 and _meaningful(seg):
-                out.append(seg)
+                out += [seg, *coordinated_names(seg)]
     return [t for t in dict.fromkeys(out) if t and not re.match(r"(?i)limitations?\s+of\s+use", t)]
+
+
+_ALIAS = re.compile(r"\s*\((?!(?:see|including|excluding|except|such|with|without|in|for|other|e\.g|i\.e)\b)([a-z][a-z' -]{2,30})\)")  # "psychomotor (temporal lobe) seizures": the words in brackets name the same thing
+_CONJUNCTION = re.compile(r"\s+(?:and|or|and/or)\s+")
+
+
+def coordinated_names(target: str) -> list[str]:
+    """Return each disease a coordinated indication names in full, under the label's own names
+    and the alternative names it gives in brackets: "tonic-clonic (grand mal) and psychomotor
+    (temporal lobe) seizures" -> "tonic-clonic seizures", "psychomotor seizures", "grand mal
+    seizures", "temporal lobe seizures". A conjunct that has its own disease word stays whole."""
+    plain = _ALIAS.sub("", target)
+    aliased = re.sub(r"[\w-]+" + _ALIAS.pattern + r"(?=\s+\w)", lambda m: m.group(1) if not _CONJUNCTION.search(m.group(1)) else m.group(0), target)
+    out: list[str] = []
+    for text in dict.fromkeys((plain, aliased)):
+        parts = _CONJUNCTION.split(text)
+        last = parts[-1].split()
+        if len(parts) < 2 or not last or not is_condition_word(last[-1]):
+            out += [text] if text != target else []
+            continue
+        if all(any(is_condition_word(w) for w in p.split()) for p in parts):
+            out += parts  # "hypertension and heart failure"
+        elif all(len(p.split()) == len(last) - 1 for p in parts[:-1]):
+            out += [f"{p} {last[-1]}" for p in parts[:-1]] + [parts[-1]]  # parallel: "A and B seizures"
+        elif text != target:
+            out.append(text)
+    return [t for t in dict.fromkeys(out) if t != target]
 
 
 _SPLIT_CASE = re.compile(r"\s*(?:,|;|:|\.\s|\(|\)|\bwith\b|\band\b|\bon\b|\bdespite\b|\bafter\b|\bfor\b|\bwho\b|\bbut\b|\bnow\b|\bplus\b|"
