@@ -26,7 +26,15 @@ from medcite.analyze.indication_fit import (
 )
 from medcite.analyze.label_alert_drugs import class_lookup
 from medcite.analyze.label_alerts import case_alerts
-from medcite.analyze.dose_check import applies, candidate_rows, comedication_classes, judge_dose, judge_frequency, judge_route
+from medcite.analyze.dose_check import (
+    applies,
+    candidate_rows,
+    comedication_classes,
+    enzyme_classes,
+    judge_dose,
+    judge_frequency,
+    judge_route,
+)
 from medcite.analyze.label_dose import DoseRegion, dose_region
 from medcite.analyze.label_dosing import ADJUSTED, frequency_only, stored_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes, labelled_name
@@ -241,9 +249,11 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)
-    for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor")
+    examples = class_lookup(store)
+    for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor"),
+        # and other labels list it among an enzyme class's examples ("strong CYP3A inducers (e.g., rifampin)")
         own_classes = [c.lower().removesuffix("s") for c in drug_classes(store, d.generic)]
-        classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes))
+        classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes + enzyme_classes(examples(d.generic))))
         # and by the name the case writes, which a label naming its partner may use ("in
         # combination with nivolumab" for a case's "Nivolumab" whose labelled name is the brand);
         # a name is matched as a whole word, never inside another

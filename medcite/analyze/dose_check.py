@@ -129,12 +129,35 @@ def _genotype_applies(row: DosingRow, p: PatientFacts, text: str = "") -> bool:
     return False
 
 
+_STOPPED = re.compile(r"\bafter\s+(?:the\s+)?(?:discontinu\w*|stopping|cessation|withdrawal)\b", re.I)
+
+
 def _interaction_applies(row: DosingRow, comed_classes: dict[str, list[str]]) -> bool:
     text = row.span.text.lower()
+    if _STOPPED.search(text):
+        return False  # "Resume ... 80 mg 3 weeks after discontinuation of the strong CYP3A4 inducer": not while on it
     for name, classes in comed_classes.items():
         if re.search(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])", text):
             return True
-        if any(c in " ".join(row.interacting).lower() or c in text for c in classes):
+        if any(_names_class(c, " ".join(row.interacting).lower()) or _names_class(c, text) for c in classes):
+            return True
+    return False
+
+
+_STRENGTH = re.compile(r"^(strong|moderate|weak|potent)\s+")
+_STRENGTHS_BEFORE = re.compile(r"((?:strong|moderate|weak|potent)(?:\s*(?:,|or|and|/|to)\s*(?:strong|moderate|weak|potent))*)[\s-]+$")
+
+
+def _names_class(cls: str, text: str) -> bool:
+    """Return True when `text` names the class `cls` ("strong cyp3a inhibitor"): a class of one
+    strength is not another's ("moderate" is not named by "strong CYP3A inhibitors"), and a class
+    without one is named only where the text gives no strength either."""
+    m = _STRENGTH.match(cls)
+    strength, core = (m.group(1).replace("potent", "strong"), cls[m.end() :]) if m else (None, cls)
+    for hit in re.finditer(re.escape(core), text):
+        before = _STRENGTHS_BEFORE.search(text, max(0, hit.start() - 40), hit.start())
+        named = set(re.findall(r"strong|moderate|weak|potent", before.group(1))) if before else set()
+        if not named or strength in {w.replace("potent", "strong") for w in named}:
             return True
     return False
 
@@ -345,6 +368,19 @@ def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], 
                     classes.append(" ".join(m.group(0).lower().split()).rstrip("s"))
         out[d.generic] = list(dict.fromkeys(classes))
     return out
+
+
+_ENZYME_CLASS = re.compile(r"(?:strong|moderate|weak|potent)\s+(?:cyp\s?\d[a-z]\d{0,2}|p-?gp|ugt\w*)(?:\s+enzyme)?\s+(?:inducer|inhibitor)s?$")
+
+
+def enzyme_classes(names: list[str]) -> list[str]:
+    """Return the enzyme classes among class names other labels give a drug as an example of,
+    in the form `comedication_classes` gives ("usual dose Strong CYP3A4 inducers" -> "strong
+    cyp3a4 inducer"). Only classes of a stated strength: another label's "CYP3A4 inhibitors
+    (e.g., ...)" says too little to apply this label's dose for strong ones; other classes
+    ("Antimycobacterials") are left out."""
+    out = [m.group(0).removesuffix("s") for n in names if (m := _ENZYME_CLASS.search(" ".join(n.lower().split())))]
+    return list(dict.fromkeys(out))
 
 
 def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) -> list[DosingRow]:

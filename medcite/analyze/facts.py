@@ -405,6 +405,11 @@ def is_condition_word(word: str) -> bool:
     return _is_head(word)
 
 
+def is_qualifier_word(word: str) -> bool:
+    """Return True when `word` grades, stages or places a disease ("metastatic", "advanced")."""
+    return word.lower() in _QUALIFIER_WORDS or bool(_STAGE_TOKEN.match(word))
+
+
 def _conditions(
     text: str,
     sentences: list[Span],

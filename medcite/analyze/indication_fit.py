@@ -23,7 +23,7 @@ import numpy as np
 
 from medcite.analyze.abbreviations import find_pairs
 from medcite.analyze.condition_kinds import class_fit
-from medcite.analyze.facts import is_condition_word
+from medcite.analyze.facts import is_condition_word, is_qualifier_word
 from medcite.analyze.indication import GRADES, condition_terms, maximal_conditions
 from medcite.analyze.dose_check import ADULT_AGE
 from medcite.analyze.label_text import (
@@ -37,6 +37,7 @@ from medcite.analyze.label_text import (
     Span,
     indication_units,
     given_alone,
+    patient_uses,
     sentences_of,
     terms,
 )
@@ -86,7 +87,14 @@ def _meaningful(phrase: str) -> bool:
 def condition_targets(unit: IndicationUnit) -> list[str]:
     """Return what an indication is for, as short phrases: its heading, and each "indicated
     for ..." clause or list item cut to its condition ("acute and recurrent diabetic
-    gastroparesis"); cross-references separate items."""
+    gastroparesis"), then each disease a coordinated clause names (`coordinated_names`)."""
+    base = _base_targets(unit)
+    return list(dict.fromkeys(base + [n for t in base for n in coordinated_names(t)]))
+
+
+def _base_targets(unit: IndicationUnit) -> list[str]:
+    """Return the heading and the clauses of an indication cut to their condition;
+    cross-references separate items."""
     out = [unit.heading] if unit.heading else []
     text = SEE_REF.sub(" ; ", affirming_text(unit))
     for piece in _PIECES.split(text):
@@ -99,35 +107,62 @@ def condition_targets(unit: IndicationUnit) -> list[str]:
                 seg = _HEAD.sub("", seg.strip(" :,.-"))
             seg = seg.strip(" :,.-")
             if len(seg.split()) <= 18 and _meaningful(seg):
-                out += [seg, *coordinated_names(seg)]
+                out.append(seg)
     return [t for t in dict.fromkeys(out) if t and not re.match(r"(?i)limitations?\s+of\s+use", t)]
 
 
-_ALIAS = re.compile(r"\s*\((?!(?:see|including|excluding|except|such|with|without|in|for|other|e\.g|i\.e)\b)([a-z][a-z' -]{2,30})\)")  # "psychomotor (temporal lobe) seizures": the words in brackets name the same thing
-_CONJUNCTION = re.compile(r"\s+(?:and|or|and/or)\s+")
+_ALIAS = r"(?:\s*\((?!(?:see|including|excluding|except|such|with|without|in|for|other|e\.g|i\.e)\b)([a-z][a-z'’ -]{2,30})\))?"
+_KINDS = re.compile(rf"^(.*?\s)??([A-Za-z][\w-]*){_ALIAS}(?:\s+(?:and|or)\s+([A-Za-z][\w-]*){_ALIAS})?\s+([A-Za-z][\w-]*)$")
+
+
+_NOT_A_KIND = {"associated", "related", "other", "unknown", "certain", "similar"}
 
 
 def coordinated_names(target: str) -> list[str]:
-    """Return each disease a coordinated indication names in full, under the label's own names
-    and the alternative names it gives in brackets: "tonic-clonic (grand mal) and psychomotor
-    (temporal lobe) seizures" -> "tonic-clonic seizures", "psychomotor seizures", "grand mal
-    seizures", "temporal lobe seizures". A conjunct that has its own disease word stays whole."""
-    plain = _ALIAS.sub("", target)
-    aliased = re.sub(r"[\w-]+" + _ALIAS.pattern + r"(?=\s+\w)", lambda m: m.group(1) if not _CONJUNCTION.search(m.group(1)) else m.group(0), target)
-    out: list[str] = []
-    for text in dict.fromkeys((plain, aliased)):
-        parts = _CONJUNCTION.split(text)
-        last = parts[-1].split()
-        if len(parts) < 2 or not last or not is_condition_word(last[-1]):
-            out += [text] if text != target else []
-            continue
-        if all(any(is_condition_word(w) for w in p.split()) for p in parts):
-            out += parts  # "hypertension and heart failure"
-        elif all(len(p.split()) == len(last) - 1 for p in parts[:-1]):
-            out += [f"{p} {last[-1]}" for p in parts[:-1]] + [parts[-1]]  # parallel: "A and B seizures"
-        elif text != target:
-            out.append(text)
-    return [t for t in dict.fromkeys(out) if t != target]
+    """Return each kind of a disease an indication names by one word each, under the label's
+    own words and those it gives in brackets: "tonic-clonic (grand mal) and psychomotor
+    (temporal lobe) seizures" -> "tonic-clonic seizures", "grand mal seizures", "psychomotor
+    seizures", "temporal lobe seizures"; "actinic (solar) keratoses" -> "solar keratoses". Words
+    that grade or stage a disease ("locally advanced or metastatic") are not kinds of it."""
+    m = _KINDS.match(target.strip())
+    if m is None or not is_condition_word(m.group(6)) or not (m.group(3) or m.group(4)):
+        return []
+    pre, head = m.group(1) or "", m.group(6)
+    kinds = [w for w in (m.group(2), m.group(3), m.group(4), m.group(5)) if w]
+    if any(is_qualifier_word(w) or is_condition_word(w) or is_condition_word(w.removesuffix("s")) or w.lower() in _NOT_A_KIND or " or " in w or " and " in w for w in kinds):
+        return []  # "stroke and systemic embolism", "hyperammonemia and associated encephalopathy": not kinds of one disease
+    return [n for n in dict.fromkeys(f"{pre}{w} {head}" for w in kinds) if n != target]
+
+
+_LAY_VERBS = r"(?:used|treats?|prevents?|helps?|lowers?|reduces?|relieves?)"
+_LAY_LEAD = re.compile(rf"^.*?\b{_LAY_VERBS}\b(?:[\s:]*(?:to|and|help|treat|prevent|lower|reduce|relieve|{_LAY_VERBS})\b)*[\s:]*"
+                       r"(?:(?:the|your)\s+(?:chances?|risk|symptoms)\s+of[\s:]+(?:getting\s+|having\s+)?)?[\s:]*(?:o\s+|the\s+)?", re.I)
+_LAY_TAIL = re.compile(r"\s+(?:when|in\s+(?:people|adults|children|patients|women|men)|by|who|that|if|because|so)\b|[,.;(]", re.I)
+LAY_ATTACH_SIM = 0.45  # a use in the patients' words belongs to the indication it is closest to, if this close
+
+
+def lay_targets(use: Span) -> list[str]:
+    """Return the condition a use of the patient labeling names: "for 4 to 12 weeks to relieve
+    heartburn symptoms with gastroesophageal reflux when ..." -> "heartburn symptoms with
+    gastroesophageal reflux"; "... can be used to lower your chance of getting invasive breast
+    cancer" -> "invasive breast cancer"."""
+    m = _LAY_LEAD.match(use.text.strip())
+    if m is None:
+        return []
+    body = _LAY_TAIL.split(use.text.strip()[m.end():])[0].strip(" :-")
+    return [body] if len(body.split()) <= 12 and _meaningful(body) else []
+
+
+def _with_lay_targets(store, label: LabelText, pairs: list[tuple[IndicationUnit, str]]) -> list[tuple[IndicationUnit, str]]:
+    """Return `pairs` and each use the patient labeling words its own way, paired with the
+    indication it is closest to (a use close to none is left out)."""
+    lay = [t for use in patient_uses(label) for t in lay_targets(use)]
+    lay = [t for t in dict.fromkeys(lay) if t not in {x for _, x in pairs}]
+    if not lay:
+        return pairs
+    vec = _vectors(store, lay + [t for _, t in pairs])
+    sims = vec[: len(lay)] @ vec[len(lay) :].T
+    return pairs + [(pairs[int(np.argmax(row))][0], t) for t, row in zip(lay, sims) if float(row.max()) >= LAY_ATTACH_SIM]
 
 
 _SPLIT_CASE = re.compile(r"\s*(?:,|;|:|\.\s|\(|\)|\bwith\b|\band\b|\bon\b|\bdespite\b|\bafter\b|\bfor\b|\bwho\b|\bbut\b|\bnow\b|\bplus\b|"
@@ -236,6 +271,7 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     pairs = [(u, t) for u in indications for t in condition_targets(u)]
     if not pairs:
         return None
+    pairs = _with_lay_targets(store, label, pairs)
     targets = [t for _, t in pairs]
     excl = _exclusions(label, units)
     vec = _vectors(store, phrases + targets + [s.text for s in excl])
@@ -243,7 +279,7 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     sims = pv @ tv.T
     siblings = np.array([[_sibling(p, t, u) for u, t in pairs] for p in phrases], dtype=bool)
     closest = float(sims.max())
-    sims = np.where(siblings, -1.0, sims)
+    sims = np.where(siblings | _unshared(phrases, pairs, indications), -1.0, sims)
     i_phrase, i_unit = np.unravel_index(int(np.argmax(sims)), sims.shape)
     best = float(sims[i_phrase, i_unit])
     if len(excl):
@@ -264,6 +300,20 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     if best < OFF_LABEL_SIM and named:
         return Fit(IndicationStatus.OFF_LABEL, None, f"{named[0].name} is not among the label's indications", None, best)
     return None
+
+
+def _unshared(phrases: list[str], pairs: list[tuple[IndicationUnit, str]], units: list[IndicationUnit]) -> np.ndarray:
+    """Return where a disease cut from a coordinated indication ("psychomotor seizures") meets a
+    case phrase that has none of its own words but the disease word: the short name is close to
+    any "... seizures" in meaning, so only its distinguishing words may count."""
+    base = {t for u in units for t in _base_targets(u)}
+    cut = {n for t in base for n in coordinated_names(t)} - base
+    out = np.zeros((len(phrases), len(pairs)), dtype=bool)
+    for j, (_, target) in enumerate(pairs):
+        if target in cut:
+            own = _words(target) - _words(target.split()[-1])
+            out[:, j] = [not own & _words(p) for p in phrases]
+    return out
 
 
 def _other_kind(phrases: list[str], targets: list[str], sims: np.ndarray, siblings: np.ndarray, named: set[str]) -> str | None:

@@ -28,6 +28,8 @@ PRECAUTIONS = "42232-9"
 ADVERSE = "34084-4"
 INTERACTIONS = "34073-7"
 SPECIFIC_POPULATIONS = "43684-0"
+MEDGUIDE = "42231-1"
+PATIENT_INSERT = "42230-3"
 PREGNANCY = "42228-7"
 
 # Chapter numbers of the PLR label layout (21 CFR 201.57): where numbered subsections start.
@@ -382,6 +384,48 @@ def limitation_sentences(section: SectionText, start: int, end: int, whole: bool
 def sentences_of(section: SectionText, start: int = 0, end: int | None = None) -> list[Span]:
     """Return the sentences of a section (or of a range of it) as Spans."""
     return [_span(section, s, e) for s, e in sentence_spans(section.text, start, end)]
+
+
+# ---------------------------------------------------------------- the patient labeling's own words
+
+_USE_VERB = re.compile(r"\b(?:used|treats?|prevents?|helps?|lowers?|reduces?|relieves?)\b", re.IGNORECASE)
+_NOT_A_USE = re.compile(r"^(?:do\s+not|don[’']t|stop|it\s+is\s+not\s+known|who\b|see\b|call\b|tell\b)", re.IGNORECASE)
+_PIECE = re.compile(r"\s*(?:•|\n|(?<=[.:;])\s+(?=[A-Z]))\s*")
+USE_HEADING_WORDS = 4  # "Invasive Breast Cancer:" heads the use after it
+
+
+def patient_uses(label: LabelText) -> list[Span]:
+    """Return the uses the FDA-approved patient labeling (Medication Guide or Patient Package
+    Insert) gives in its answer to "What is NAME?", in the patients' words ("to relieve heartburn
+    symptoms with gastroesophageal reflux"): the run of list items and sentences that say what the
+    drug is used for, ending at the first that does not ("Do not take ...", "It is not known ...")."""
+    names = "|".join(re.escape(n) for n in sorted(label.names(), key=len, reverse=True))
+    if not names:
+        return []
+    what = re.compile(rf"\bWhat\s+(?:is|are)\s+(?:{names})\b[^?]{{0,40}}\?", re.IGNORECASE)
+    for section in label.by_code(MEDGUIDE, PATIENT_INSERT):
+        m = what.search(section.text)
+        if m is not None:
+            return _use_run(section, m.end())
+    return []
+
+
+def _use_run(section: SectionText, start: int) -> list[Span]:
+    out: list[Span] = []
+    pos = start
+    for piece in _PIECE.split(section.text[start:]):
+        s = section.text.find(piece, pos) if piece else -1
+        if s < 0:
+            continue
+        pos = s + len(piece)
+        heading = piece.endswith(":") and len(piece.split()) <= USE_HEADING_WORDS
+        if _USE_VERB.search(piece) and not _NOT_A_USE.match(piece):
+            out.append(_span(section, s, pos))
+        elif heading:
+            continue  # "Osteoporosis:" heads the use that follows
+        elif out or "?" in piece or _NOT_A_USE.match(piece):
+            break
+    return out
 
 
 # ---------------------------------------------------------------- phrases the alerts read
