@@ -8,6 +8,8 @@ import pytest
 from medcite.analyze.concordance import check_text
 from medcite.analyze.facts import read_case
 from medcite.analyze.indication import same_stem
+from medcite.analyze.indication_fit import condition_targets, coordinated_names
+from medcite.analyze.label_text import patient_uses
 from medcite.records import IndicationStatus
 
 
@@ -106,3 +108,60 @@ def test_a_disease_is_not_its_negation(corpus_store, kind, expected):
     status, reason = indication(corpus_store, f"62-year-old man with metastatic EGFR exon 19 deletion {kind} lung cancer. Start Tagrisso.",
                                 "osimertinib")
     assert status == expected, reason
+
+
+def _units(store, generic: str):
+    from medcite.analyze.label_select import labels_for
+    from medcite.analyze.label_text import indication_units, load_label
+
+    ids = labels_for(store, generic)
+    assert ids, f"no label of {generic} in the corpus"
+    return load_label(store, ids[0]), indication_units(load_label(store, ids[0]))
+
+
+def test_a_plain_list_of_kinds_names_each_kind_and_only_those(corpus_store):
+    # "DILANTIN is indicated for the treatment of tonic-clonic (grand mal) and psychomotor
+    # (temporal lobe) seizures": each kind counts under either of its names; a kind the list does
+    # not hold is never on label for sharing the disease word.
+    _, units = _units(corpus_store, "phenytoin")
+    names = {t for u in units for t in condition_targets(u)}
+    assert {"psychomotor seizures", "temporal lobe seizures", "grand mal seizures"} <= names
+    status, _ = indication(corpus_store, "45-year-old woman with temporal lobe epilepsy. Dilantin 100 mg PO TID.", "phenytoin")
+    assert status == IndicationStatus.ON_LABEL
+    for kind in ("myoclonic", "absence"):
+        status, _ = indication(corpus_store, f"45-year-old woman with {kind} epilepsy. Dilantin 100 mg PO TID.", "phenytoin")
+        assert status != IndicationStatus.ON_LABEL, kind
+
+
+def test_clauses_that_are_not_a_list_of_kinds_stay_whole(corpus_store):
+    # "Coronary Artery Disease but No Prior Stroke or Myocardial Infarction" (ticagrelor) and
+    # "locally advanced or metastatic ..." name no kinds of one disease to cut out.
+    for generic in ("ticagrelor", "capecitabine", "enfortumab vedotin"):
+        _, units = _units(corpus_store, generic)
+        assert [coordinated_names(t) for u in units for t in condition_targets(u) if coordinated_names(t)] == [], generic
+
+
+def test_the_patient_labelings_words_for_a_use_count(corpus_store):
+    # The metoclopramide Medication Guide: "REGLAN is a prescription medicine used in adults: •for
+    # 4 to 12 weeks to relieve heartburn symptoms with gastroesophageal reflux when certain other
+    # treatments do not work." Its "Do not take REGLAN if you ..." list is not a use.
+    label, _ = _units(corpus_store, "metoclopramide")
+    uses = patient_uses(label)
+    assert any("heartburn" in u.text for u in uses)
+    for u in uses:
+        section = next(s for s in label.sections if s.code == u.code and u.text in s.text)
+        stop = section.text.find("Do not take", section.text.find("What is"))
+        assert stop < 0 or section.text.find(u.text) < stop, u.text
+    status, _ = indication(corpus_store, "50-year-old man with persistent heartburn despite omeprazole. Reglan 10 mg PO QID.", "metoclopramide")
+    assert status == IndicationStatus.ON_LABEL
+    status, _ = indication(corpus_store, "50-year-old man with nausea from chemotherapy. Reglan 10 mg PO QID.", "metoclopramide")
+    assert status != IndicationStatus.ON_LABEL
+
+
+def test_bleeding_is_a_condition_and_stage_numerals_are_not_abbreviations(corpus_store):
+    # "ORILISSA is indicated for the management of moderate to severe pain associated with endometriosis."
+    status, _ = indication(corpus_store, "42-year-old woman with heavy menstrual bleeding. Start Orilissa 150 mg PO daily.", "elagolix")
+    assert status == IndicationStatus.OFF_LABEL
+    facts, _ = read_case(corpus_store, "58-year-old woman with stage III colon cancer after resection. Capecitabine 1000 mg/m2 PO BID.")
+    assert [c.abbreviation for c in facts.conditions if c.abbreviation] == []
+    assert any(c.name.endswith("colon cancer") and c.stage == "III" for c in facts.conditions)

@@ -26,11 +26,12 @@ PINNED = {
     "wrong_frequency": ["G2-22"],
     "renal_or_hepatic": ["G0-15", "G0-43", "G2-31", "G2-49", "G3-14"],
     "pediatric_or_age": ["G0-47", "G1-42"],
-    "genotype": ["G1-08", "G2-21", "G2-30", "G3-13", "G3-45", "G1-49"],
+    "genotype": ["G1-08", "G2-21", "G2-30", "G3-13", "G3-45", "G1-49", "G0-11"],
     "interaction": ["G0-25", "G3-48", "G3-43"],
     "pregnancy_or_lactation": ["G0-22"],
     "limitation_of_use": ["G0-13", "G0-51", "G2-06", "G2-28", "G3-49", "G3-26"],
-    "off_label": ["G0-26", "G0-41", "G0-44", "G1-14"],
+    "off_label": ["G0-26", "G0-41", "G0-44", "G1-14", "G2-50"],
+    "wrong_route": ["G1-48"],
     "no_label": ["G0-53"],
 }
 
@@ -241,3 +242,21 @@ def test_a_maximum_given_at_two_intervals_is_one_amount_a_day(corpus_store):
     assert check.dose.status == RegimenStatus.MISMATCH and "every other day" in check.dose.labeled
     for order in ("25 mg orally once daily", "50 mg orally every other day"):
         assert _dose_of(corpus_store, case.format(order), "desvenlafaxine").dose.status == RegimenStatus.MATCHES
+
+
+def test_an_inducer_other_labels_class_takes_the_class_dose(corpus_store):
+    # Vignettes are ours. The dolutegravir label doses adults "when coadministered with certain
+    # UGT1A or CYP3A inducers" at 50 mg twice daily and never calls rifampin one; other labels of
+    # the corpus list rifampin among "strong CYP3A inducers" — the order once daily is a mismatch.
+    case = "A 40-year-old man with HIV-1, treatment-naive, on rifampin for pulmonary tuberculosis. Dolutegravir 50 mg PO {}."
+    check = _dose_of(corpus_store, case.format("once daily"), "dolutegravir")
+    assert check.frequency.status == RegimenStatus.MISMATCH
+    assert _dose_of(corpus_store, case.format("twice daily"), "dolutegravir").frequency.status == RegimenStatus.MATCHES
+
+
+def test_a_class_of_unstated_strength_does_not_take_the_strong_class_dose(corpus_store):
+    # Vignette is ours. The aripiprazole label halves the dose with strong CYP2D6 or CYP3A4
+    # inhibitors; other labels list sertraline only among "CYP3A4 inhibitors" of no stated
+    # strength, so the adjunctive starting dose ("2 to 5 mg/day") stands.
+    case = "45-year-old woman with major depressive disorder, partial response to sertraline 150 mg daily. Add Abilify 5 mg PO daily."
+    assert _dose_of(corpus_store, case, "aripiprazole").dose.status == RegimenStatus.MATCHES
