@@ -239,21 +239,34 @@ def _given_with(text: str, order: DrugMention, other: DrugMention) -> bool:
     return other.start > order.end and not re.search(r"[.;]\s", between) and bool(_WITH.search(between))
 
 
+_STOP_WORD = re.compile(r"\bstop|\bdiscontinu|\bheld\b|\bwithdrawn\b", re.IGNORECASE)
+
+
+def _stopped(facts: CaseFacts) -> set[str]:
+    """Return the drugs the case last names as stopped ("on Cabometyx during itraconazole course;
+    itraconazole stopped 5 days ago"): not taken now, whatever an earlier mention said."""
+    last = {d.generic: d for d in sorted(facts.drugs, key=lambda d: d.start)}
+    return {g for g, d in last.items() if d.role == "previous" and _STOP_WORD.search(d.role_text or "")}
+
+
 def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None,
              one_indication: bool = False):
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
     rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
-    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated
+    stopped = _stopped(facts)
+    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.generic not in stopped
               and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and (d.dose is not None or _given_with(facts.text, mention, d))))]
     synonyms = getattr(store, "synonyms", lambda g: [])
     every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
     classes = comedication_classes(every, others, synonyms)
     examples = class_lookup(store)
-    for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor"),
-        # and other labels list it among an enzyme class's examples ("strong CYP3A inducers (e.g., rifampin)")
+    for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor");
+        # where this label ranks it in no enzyme class, other labels' examples do ("strong CYP3A
+        # inducers (e.g., rifampin)")
         own_classes = [c.lower().removesuffix("s") for c in drug_classes(store, d.generic)]
-        classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes + enzyme_classes(examples(d.generic))))
+        corpus = enzyme_classes(examples(d.generic)) if not classes.get(d.generic) else []
+        classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes + corpus))
         # and by the name the case writes, which a label naming its partner may use ("in
         # combination with nivolumab" for a case's "Nivolumab" whose labelled name is the brand);
         # a name is matched as a whole word, never inside another

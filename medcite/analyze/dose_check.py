@@ -133,30 +133,39 @@ _STOPPED = re.compile(r"\bafter\s+(?:the\s+)?(?:discontinu\w*|stopping|cessation
 
 
 def _interaction_applies(row: DosingRow, comed_classes: dict[str, list[str]]) -> bool:
+    """Return True when the row is for a co-medication of the case, by its name or its class. What
+    a row says for "after discontinuation of" the interacting drug ("resume ... at 80 mg 3 weeks
+    after discontinuation of the strong CYP3A4 inducer") is not for a patient still on it."""
     text = row.span.text.lower()
-    if _STOPPED.search(text):
-        return False  # "Resume ... 80 mg 3 weeks after discontinuation of the strong CYP3A4 inducer": not while on it
+    stopped = _STOPPED.search(text)
+    text, context = (text[: stopped.start()], "") if stopped else (text, " ".join(row.interacting).lower())
     for name, classes in comed_classes.items():
         if re.search(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])", text):
             return True
-        if any(_names_class(c, " ".join(row.interacting).lower()) or _names_class(c, text) for c in classes):
+        # the row's own words first: "with a P-gp and moderate CYP3A4 inhibitor" under a heading
+        # "P-gp and CYP3A4 Inhibitors" is for moderate ones only
+        if any(_names_class(c, text if _STRENGTH.sub("", c) in text else context) for c in classes):
             return True
     return False
 
 
-_STRENGTH = re.compile(r"^(strong|moderate|weak|potent)\s+")
-_STRENGTHS_BEFORE = re.compile(r"((?:strong|moderate|weak|potent)(?:\s*(?:,|or|and|/|to)\s*(?:strong|moderate|weak|potent))*)[\s-]+$")
+STRENGTHS = r"strong|moderate|weak|potent"  # of an enzyme inhibitor or inducer; "potent" is "strong"
+_STRENGTH = re.compile(rf"^({STRENGTHS})\s+")
+_STRENGTHS_BEFORE = re.compile(rf"((?:{STRENGTHS})(?:\s*(?:,|or|and|/|to)\s*(?:{STRENGTHS}))*)[\s-]+$")
 
 
 def _names_class(cls: str, text: str) -> bool:
     """Return True when `text` names the class `cls` ("strong cyp3a inhibitor"): a class of one
-    strength is not another's ("moderate" is not named by "strong CYP3A inhibitors"), and a class
-    without one is named only where the text gives no strength either."""
+    strength is not another's ("moderate" is not named by "strong CYP3A inhibitors"). A class of
+    no stated strength (the label's own "CYP3A inhibitors (e.g., itraconazole)") is named by any:
+    the label may mean the strong ones, and applying their dose is the safe side."""
     m = _STRENGTH.match(cls)
-    strength, core = (m.group(1).replace("potent", "strong"), cls[m.end() :]) if m else (None, cls)
+    if m is None:
+        return cls in text
+    strength, core = m.group(1).replace("potent", "strong"), cls[m.end() :]
     for hit in re.finditer(re.escape(core), text):
         before = _STRENGTHS_BEFORE.search(text, max(0, hit.start() - 40), hit.start())
-        named = set(re.findall(r"strong|moderate|weak|potent", before.group(1))) if before else set()
+        named = set(re.findall(STRENGTHS, before.group(1))) if before else set()
         if not named or strength in {w.replace("potent", "strong") for w in named}:
             return True
     return False
@@ -335,7 +344,7 @@ def _covers(rows: list[DosingRow], order: dict) -> tuple[DosingRow | None, Dosin
 _YEARS_ON = re.compile(r"\b(?:\d+|one|two|three|several)\s+years?\s+(?:ago|after|since|out|of\s+treatment|on\b)|\bafter\s+(?:one|a|1)\s+year\b", re.I)
 _DONE = re.compile(r"\b(?:completed|finished|after|following|done\s+with)\s+(?:the\s+|her\s+|his\s+)?(?:[\w-]+\s+){0,2}$", re.I)
 _PHASE_CASE = re.compile(r"\b(induction|maintenance|loading)\b", re.I)
-_CLASS_OF = re.compile(r"\b((?:strong|moderate|weak|potent)\s+)?(CYP\d[A-Z]\d{0,2}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{0,2}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
+_CLASS_OF = re.compile(rf"(?<![\w-])((?:{STRENGTHS})\s+)?(CYP\d[A-Z]\d{{0,2}}|P-?gp|P-glycoprotein)(?:\s+(?:and|or|/)\s+(?:CYP\d[A-Z]\d{{0,2}}|P-?gp))?\s+(inhibitors?|inducers?)", re.I)
 
 
 _EXAMPLES = re.compile(r"\(\s*e\.\s?g\.|\be\.\s?g\.|\bsuch\s+as\b|\bincluding\b|\bfor\s+example\b|:|\|")  # "strong CYP3A inhibitors (e.g., itraconazole", a table cell
@@ -370,17 +379,28 @@ def comedication_classes(label_sentences: list[str], comeds: list[DrugMention], 
     return out
 
 
-_ENZYME_CLASS = re.compile(r"(?:strong|moderate|weak|potent)\s+(?:cyp\s?\d[a-z]\d{0,2}|p-?gp|ugt\w*)(?:\s+enzyme)?\s+(?:inducer|inhibitor)s?$")
+_RANK = {"strong": 3, "potent": 3, "moderate": 2, "weak": 1}
 
 
 def enzyme_classes(names: list[str]) -> list[str]:
     """Return the enzyme classes among class names other labels give a drug as an example of,
     in the form `comedication_classes` gives ("usual dose Strong CYP3A4 inducers" -> "strong
-    cyp3a4 inducer"). Only classes of a stated strength: another label's "CYP3A4 inhibitors
-    (e.g., ...)" says too little to apply this label's dose for strong ones; other classes
+    cyp3a4 inducer"). Only classes of a stated strength, and of one enzyme and role only the
+    strongest: another label's "CYP3A4 inhibitors (e.g., ...)" says too little to apply this
+    label's dose for strong ones, and a drug two labels rank differently is not the weaker one
+    ("Strong-moderate CYP3A4 inhibitors" is no strength at all). Other classes
     ("Antimycobacterials") are left out."""
-    out = [m.group(0).removesuffix("s") for n in names if (m := _ENZYME_CLASS.search(" ".join(n.lower().split())))]
-    return list(dict.fromkeys(out))
+    best: dict[str, tuple[int, str]] = {}
+    for n in names:
+        n = " ".join(n.split())
+        m = next((m for m in _CLASS_OF.finditer(n) if m.end() == len(n)), None)
+        if m is None or not m.group(1):
+            continue
+        strength, cls = m.group(1).strip().lower(), " ".join(m.group(0).lower().split()).removesuffix("s")
+        core = cls.split(" ", 1)[1]
+        if _RANK[strength] > best.get(core, (0, ""))[0]:
+            best[core] = (_RANK[strength], cls)
+    return [cls for _, cls in best.values()]
 
 
 def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) -> list[DosingRow]:

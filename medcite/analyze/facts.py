@@ -224,6 +224,9 @@ _PASSIVE_AFTER = re.compile(
     r"begun|scheduled|discontinued|stopped|held|withdrawn)\b",
     re.IGNORECASE,
 )
+# "itraconazole stopped 5 days ago", "itraconazole will continue 2 more months": the verb right after the drug
+_STATUS_AFTER = re.compile(r"^\s*(?:(?P<stopped>stopped|discontinued|held|withdrawn)|(?P<on>will\s+continue|continues|continuing|ongoing))\b",
+                           re.IGNORECASE)
 _DIAGNOSTIC_AFTER = re.compile(
     r"^[\s-]*(?:avid|PET|PET/CT|scan|scans|imaging|uptake|scintigraphy|SPECT|octreoscan)\b", re.IGNORECASE
 )
@@ -254,6 +257,8 @@ def _assign_roles(text: str, drugs: list[DrugMention], clauses: list[Span]) -> N
                     best = cand
         if best is not None:
             d.role, d.role_text = best[2], best[3]
+        elif status := _STATUS_AFTER.match(after):
+            d.role, d.role_text = ("previous" if status["stopped"] else "comedication"), status.group(0).strip()
         else:
             m = _PASSIVE_AFTER.match(after)
             if m:
@@ -384,9 +389,8 @@ def _np_start(text: str, head_start: int, limit: int, blocked: list[Span]) -> in
             w_start < limit
             or not _NP_TOKEN.match(word)
             or word.lower() in _FUNCTION
-            or word.lower() in _QUALIFIER_WORDS
+            or is_qualifier_word(word)
             or word.lower().endswith("-old")
-            or _STAGE_TOKEN.match(word)
             or (word.lower().endswith("ed") and "-" not in word)
             or any(_overlaps((w_start, w_start + len(word)), b) for b in blocked)
         ):

@@ -37,6 +37,7 @@ from medcite.analyze.label_text import (
     Span,
     indication_units,
     given_alone,
+    USE_VERBS,
     patient_uses,
     sentences_of,
     terms,
@@ -115,6 +116,7 @@ _ALIAS = r"(?:\s*\((?!(?:see|including|excluding|except|such|with|without|in|for
 _KINDS = re.compile(rf"^(.*?\s)??([A-Za-z][\w-]*){_ALIAS}(?:\s+(?:and|or)\s+([A-Za-z][\w-]*){_ALIAS})?\s+([A-Za-z][\w-]*)$")
 
 
+_ADJECTIVE = re.compile(r"(?:ic|al|ed|ive|ous|ary|ar|ile)$", re.I)
 _NOT_A_KIND = {"associated", "related", "other", "unknown", "certain", "similar"}
 
 
@@ -131,26 +133,38 @@ def coordinated_names(target: str) -> list[str]:
     kinds = [w for w in (m.group(2), m.group(3), m.group(4), m.group(5)) if w]
     if any(is_qualifier_word(w) or is_condition_word(w) or is_condition_word(w.removesuffix("s")) or w.lower() in _NOT_A_KIND or " or " in w or " and " in w for w in kinds):
         return []  # "stroke and systemic embolism", "hyperammonemia and associated encephalopathy": not kinds of one disease
+    if not (m.group(3) or m.group(5)) and not all(_ADJECTIVE.search(w) for w in kinds):
+        return []  # "head and neck cancer": one region, not two kinds; unbracketed kinds are adjectives ("partial or generalized")
     return [n for n in dict.fromkeys(f"{pre}{w} {head}" for w in kinds) if n != target]
 
 
-_LAY_VERBS = r"(?:used|treats?|prevents?|helps?|lowers?|reduces?|relieves?)"
-_LAY_LEAD = re.compile(rf"^.*?\b{_LAY_VERBS}\b(?:[\s:]*(?:to|and|help|treat|prevent|lower|reduce|relieve|{_LAY_VERBS})\b)*[\s:]*"
-                       r"(?:(?:the|your)\s+(?:chances?|risk|symptoms)\s+of[\s:]+(?:getting\s+|having\s+)?)?[\s:]*(?:o\s+|the\s+)?", re.I)
-_LAY_TAIL = re.compile(r"\s+(?:when|in\s+(?:people|adults|children|patients|women|men)|by|who|that|if|because|so)\b|[,.;(]", re.I)
+_LAY_LEAD = re.compile(rf"^.*?\b{USE_VERBS}\b(?:[\s:]*(?:to|and|help|treat|prevent|lower|reduce|relieve|{USE_VERBS})\b)*[\s:]*"
+                       r"(?:(?:the\s+)?symptoms\s+of[\s:]+)?(?:o\s+|the\s+)?", re.I)
+_LAY_RISK = re.compile(r"\b(?:risk|chances?)\b", re.I)  # "lower your chance of getting ...": an outcome prevented, not the patient's condition
+_LAY_TAIL = re.compile(r"\s+(?:when|in\s+(?:people|adults|children|patients|women|men)|by|who|that|if|because|so|together\s+with|along\s+with)\b|[,.;:]", re.I)
+_BRACKETS = re.compile(r"\s*\([^()]*\)")  # "Human Immunodeficiency Virus-1 (HIV-1) infection"
+_LAY_POPULATION = re.compile(r"^\s*in\s+(?:people|adults|children|patients|women|men)\s+(?:who|with|that)\b", re.I)
 LAY_ATTACH_SIM = 0.45  # a use in the patients' words belongs to the indication it is closest to, if this close
 
 
 def lay_targets(use: Span) -> list[str]:
     """Return the condition a use of the patient labeling names: "for 4 to 12 weeks to relieve
     heartburn symptoms with gastroesophageal reflux when ..." -> "heartburn symptoms with
-    gastroesophageal reflux"; "... can be used to lower your chance of getting invasive breast
-    cancer" -> "invasive breast cancer"."""
-    m = _LAY_LEAD.match(use.text.strip())
-    if m is None:
+    gastroesophageal reflux". Nothing when the words after the verb are not a disease ("the amount
+    of acid in your stomach"), a risk lowered ("your chance of getting invasive breast cancer"),
+    or a condition of people who have another one ("stroke ... in people who have atrial
+    fibrillation"): those say what is prevented, not what the patient has."""
+    text = _BRACKETS.sub("", use.text.strip())
+    m = _LAY_LEAD.match(text)
+    if m is None or _LAY_RISK.search(text[: m.end()]):
         return []
-    body = _LAY_TAIL.split(use.text.strip()[m.end():])[0].strip(" :-")
-    return [body] if len(body.split()) <= 12 and _meaningful(body) else []
+    pieces = _LAY_TAIL.split(text[m.end():], maxsplit=1)
+    body = pieces[0].strip(" :-")
+    tail = text[m.end() + len(pieces[0]):]
+    words = body.split()
+    if not words or len(words) > 12 or not is_condition_word(words[-1]) or _LAY_POPULATION.match(tail):
+        return []
+    return [body]
 
 
 def _with_lay_targets(store, label: LabelText, pairs: list[tuple[IndicationUnit, str]]) -> list[tuple[IndicationUnit, str]]:

@@ -388,8 +388,10 @@ def sentences_of(section: SectionText, start: int = 0, end: int | None = None) -
 
 # ---------------------------------------------------------------- the patient labeling's own words
 
-_USE_VERB = re.compile(r"\b(?:used|treats?|prevents?|helps?|lowers?|reduces?|relieves?)\b", re.IGNORECASE)
+USE_VERBS = r"(?:used|treats?|prevents?|helps?|lowers?|reduces?|relieves?)"  # "X is a prescription medicine used to ..."
+_USE_VERB = re.compile(rf"\b{USE_VERBS}\b", re.IGNORECASE)
 _NOT_A_USE = re.compile(r"^(?:do\s+not|don[’']t|stop|it\s+is\s+not\s+known|who\b|see\b|call\b|tell\b)", re.IGNORECASE)
+_NEGATED_USE = re.compile(rf"\b(?:not|never|doesn[’']t|don[’']t)\s+(?:\w+\s+){{0,2}}{USE_VERBS}", re.IGNORECASE)  # "is not used to treat melanoma with a normal BRAF gene"
 _PIECE = re.compile(r"\s*(?:•|\n|(?<=[.:;])\s+(?=[A-Z]))\s*")
 USE_HEADING_WORDS = 4  # "Invasive Breast Cancer:" heads the use after it
 
@@ -411,6 +413,8 @@ def patient_uses(label: LabelText) -> list[Span]:
 
 
 def _use_run(section: SectionText, start: int) -> list[Span]:
+    """Return the use sentences and list items from `start` on, skipping short headings ("Osteoporosis:")
+    and what comes before the first use, up to the first piece that is not one."""
     out: list[Span] = []
     pos = start
     for piece in _PIECE.split(section.text[start:]):
@@ -419,7 +423,7 @@ def _use_run(section: SectionText, start: int) -> list[Span]:
             continue
         pos = s + len(piece)
         heading = piece.endswith(":") and len(piece.split()) <= USE_HEADING_WORDS
-        if _USE_VERB.search(piece) and not _NOT_A_USE.match(piece):
+        if _USE_VERB.search(piece) and not _NOT_A_USE.match(piece) and not _NEGATED_USE.search(piece):
             out.append(_span(section, s, pos))
         elif heading:
             continue  # "Osteoporosis:" heads the use that follows

@@ -20,6 +20,7 @@ from medcite.analyze.label_text import (
     DOSAGE,
     INDICATIONS,
     INTERACTIONS,
+    MEDGUIDE,
     PRECAUTIONS,
     PREGNANCY,
     SPECIFIC_POPULATIONS,
@@ -32,7 +33,7 @@ from medcite.records import Intent
 # LOINC section codes (those the label check reads are label_text's)
 FORMS, NURSING, PEDIATRIC, GERIATRIC, OVERDOSAGE, DESCRIPTION = "43678-2", "34080-2", "34081-0", "34082-8", "34088-5", "34089-3"
 CLIN_PHARM, MECHANISM, PHARMACODYNAMICS, PHARMACOKINETICS = "34090-1", "43679-0", "43681-6", "43682-4"
-HOW_SUPPLIED, STORAGE, PATIENT_INFO, LAB_TESTS, MEDGUIDE = "34069-5", "44425-7", "34076-0", "34075-2", "42231-1"
+HOW_SUPPLIED, STORAGE, PATIENT_INFO, LAB_TESTS = "34069-5", "44425-7", "34076-0", "34075-2"
 CLINICAL_STUDIES = "34092-7"
 # "(The) most common adverse reactions (≥ 20%) are ...": what a label says of its side effects first
 MOST_COMMON = re.compile(r"(?:the\s+)?most\s+common\b", re.IGNORECASE)

@@ -165,3 +165,15 @@ def test_bleeding_is_a_condition_and_stage_numerals_are_not_abbreviations(corpus
     facts, _ = read_case(corpus_store, "58-year-old woman with stage III colon cancer after resection. Capecitabine 1000 mg/m2 PO BID.")
     assert [c.abbreviation for c in facts.conditions if c.abbreviation] == []
     assert any(c.name.endswith("colon cancer") and c.stage == "III" for c in facts.conditions)
+
+
+def test_the_patient_labeling_gives_no_use_it_denies_or_a_risk_it_lowers(corpus_store):
+    # "ZELBORAF is not used to treat melanoma with a normal BRAF gene"; rivaroxaban's Medication
+    # Guide: "used to: reduce the risk of stroke and blood clots in adults who have ... atrial
+    # fibrillation" — what is prevented, not the patient's condition.
+    from medcite.analyze.indication_fit import lay_targets
+
+    label, _ = _units(corpus_store, "vemurafenib")
+    assert not any("normal BRAF" in t for u in patient_uses(label) for t in lay_targets(u))
+    status, _ = indication(corpus_store, "60-year-old man with blood clots in the leg veins. Xarelto 15 mg PO BID.", "rivaroxaban")
+    assert status != IndicationStatus.ON_LABEL

@@ -260,3 +260,29 @@ def test_a_class_of_unstated_strength_does_not_take_the_strong_class_dose(corpus
     # strength, so the adjunctive starting dose ("2 to 5 mg/day") stands.
     case = "45-year-old woman with major depressive disorder, partial response to sertraline 150 mg daily. Add Abilify 5 mg PO daily."
     assert _dose_of(corpus_store, case, "aripiprazole").dose.status == RegimenStatus.MATCHES
+
+
+def test_what_a_row_says_after_stopping_the_inducer_is_not_for_a_patient_on_it(corpus_store):
+    # Vignettes are ours. Gefitinib: "Increase IRESSA to 500 mg daily ... and resume IRESSA at 250 mg
+    # seven days after discontinuation of the strong CYP3A4 inducer"; osimertinib: "Resume TAGRISSO
+    # at 80 mg 3 weeks after discontinuation of the strong CYP3A4 inducer" (its dose on the inducer is 160 mg).
+    on_it = "A 60-year-old woman with metastatic EGFR exon 19 deletion NSCLC, on rifampin for tuberculosis. {}"
+    assert _dose_of(corpus_store, on_it.format("Iressa 500 mg PO daily."), "gefitinib").dose.status == RegimenStatus.MATCHES
+    assert _dose_of(corpus_store, on_it.format("Tagrisso 80 mg PO daily."), "osimertinib").dose.status == RegimenStatus.MISMATCH
+
+
+def test_a_strong_inhibitor_never_takes_the_moderate_inhibitor_dose(corpus_store):
+    # Vignette is ours. Everolimus: 2.5 mg daily is the dose "with a P-gp and moderate CYP3A4
+    # inhibitor"; other labels list ketoconazole among strong CYP3A4 inhibitors ("Strong-moderate
+    # CYP3A4 inhibitors" in one heading is not read as moderate).
+    case = "A 62-year-old man with advanced renal cell carcinoma after sunitinib, also on ketoconazole for a fungal infection. Afinitor 2.5 mg PO daily."
+    assert _dose_of(corpus_store, case, "everolimus").dose.status != RegimenStatus.MATCHES
+
+
+def test_a_co_medication_last_named_as_stopped_is_not_taken_now(corpus_store):
+    # Vignettes are ours. Cabozantinib: "Reduce the dosage of CABOMETYX if coadministration with
+    # strong CYP3A4 inhibitors cannot be avoided"; "Resume the dose that was used prior to
+    # initiating the strong CYP3A4 inhibitor 2 to 3 days after discontinuation of the strong inhibitor".
+    case = "A 60-year-old man with advanced renal cell carcinoma, on Cabometyx 40 mg during an itraconazole course; itraconazole {}. Cabometyx 60 mg PO daily."
+    assert _dose_of(corpus_store, case.format("stopped 5 days ago"), "cabozantinib").dose.status == RegimenStatus.MATCHES
+    assert _dose_of(corpus_store, case.format("will continue 2 more months"), "cabozantinib").dose.status == RegimenStatus.MISMATCH
