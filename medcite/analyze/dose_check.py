@@ -154,11 +154,15 @@ _STRENGTH = re.compile(rf"^({STRENGTHS})\s+")
 _STRENGTHS_BEFORE = re.compile(rf"((?:{STRENGTHS})(?:\s*(?:,|or|and|/|to)\s*(?:{STRENGTHS}))*)[\s-]+$")
 
 
+_CYP3A = re.compile(r"\bcyp\s?3a[45]\b")
+
+
 def _names_class(cls: str, text: str) -> bool:
     """Return True when `text` names the class `cls` ("strong cyp3a inhibitor"): a class of one
     strength is not another's ("moderate" is not named by "strong CYP3A inhibitors"). A class of
     no stated strength (the label's own "CYP3A inhibitors (e.g., itraconazole)") is named by any:
     the label may mean the strong ones, and applying their dose is the safe side."""
+    cls, text = _CYP3A.sub("cyp3a", cls), _CYP3A.sub("cyp3a", text)  # a CYP3A4 inhibitor is a CYP3A inhibitor, and the labels write either
     m = _STRENGTH.match(cls)
     if m is None:
         return cls in text
