@@ -418,7 +418,7 @@ def _closest_unit(pairs: list[tuple[IndicationUnit, str]], sims: np.ndarray, phr
     return max((x for x in best.values() if x[0] >= top - TIE), key=rank)[1]
 
 
-_DENIED = re.compile(r"\b(?:no|never\s+had|without|denies|not\s+(?:have|had))\s+(?:any\s+|known\s+|history\s+of\s+|evidence\s+of\s+)?([A-Za-z][\w-]{3,})", re.I)
+_DENIED = re.compile(r"\b(?:no|never\s+had|without|denies|not\s+(?:have|had))\s+(?:any\s+|an?\s+|known\s+|history\s+of\s+|evidence\s+of\s+)?([A-Za-z][\w-]{3,})", re.I)
 _NOT_A_REQUIREMENT = {"prior", "previous", "history", "treatment", "therapy", "response", "evidence", "improvement", "known",
                       "other", "additional", "interacting", "significant", "further", "current", "active", "benefit", "change"}
 

@@ -177,3 +177,10 @@ def test_the_patient_labeling_gives_no_use_it_denies_or_a_risk_it_lowers(corpus_
     assert not any("normal BRAF" in t for u in patient_uses(label) for t in lay_targets(u))
     status, _ = indication(corpus_store, "60-year-old man with blood clots in the leg veins. Xarelto 15 mg PO BID.", "rivaroxaban")
     assert status != IndicationStatus.ON_LABEL
+
+
+@pytest.mark.parametrize("history, expected", [("never had a relapse", IndicationStatus.OFF_LABEL), ("two relapses last year", IndicationStatus.ON_LABEL)])
+def test_a_requirement_the_case_denies_is_off_label(corpus_store, history, expected):
+    # Siponimod: "indicated for the treatment of relapsing forms of multiple sclerosis (MS)".
+    status, _ = indication(corpus_store, f"52-year-old man with MS, {history}. Start Mayzent 2 mg PO daily.", "siponimod")
+    assert status == expected
