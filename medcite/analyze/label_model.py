@@ -1,5 +1,6 @@
 """The structured model of one FDA label, as the label check reads it: numbered indications with
-the condition phrases they are for and their Limitations of Use, the exclusions (boxed-warning and
+the condition phrases they are for and their Limitations of Use, the uses the patient labeling
+gives in its own words, the exclusions (boxed-warning and
 "not indicated / not approved / contraindicated" sentences), and the dosing rows of
 `label_dosing` (one per indication subsection x population, with amount, unit, frequency, route,
 kind and the span of the sentence or table row it came from). `medcite label DRUG|SET_ID` prints it.
@@ -13,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from medcite.analyze.indication_fit import condition_targets, exclusion_sentences
+from medcite.analyze.indication_fit import condition_targets, exclusion_sentences, lay_targets
 from medcite.analyze.label_dosing import DosingRow, label_rows, stored_rows
 from medcite.analyze.label_select import labels_for
-from medcite.analyze.label_text import LabelText, Span, indication_units, load_label, quote
+from medcite.analyze.label_text import LabelText, Span, indication_units, load_label, patient_uses, quote
 from medcite.errors import MedciteError
 
 
@@ -28,6 +29,7 @@ class LabelModel:
     indications: list[dict[str, Any]] = field(default_factory=list)
     exclusions: list[Span] = field(default_factory=list)
     rows: list[DosingRow] = field(default_factory=list)
+    patient_uses: list[dict[str, Any]] = field(default_factory=list)  # the Medication Guide's "What is X?" uses
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `medcite label --json`."""
@@ -39,6 +41,7 @@ class LabelModel:
             "routes": meta.get("routes") or [],
             "indications": self.indications,
             "exclusions": [_span_dict(s) for s in self.exclusions],
+            "patient_uses": self.patient_uses,
             "dosing_rows": [r.to_dict() for r in self.rows],
         }
 
@@ -57,6 +60,7 @@ def build_model(label: LabelText, store=None) -> LabelModel:
             "number": unit.number, "heading": unit.heading, "conditions": condition_targets(unit),
             "text": _span_dict(unit.span), "limitations": [_span_dict(s) for s in unit.limitations],
         })
+    model.patient_uses = [{"conditions": lay_targets(u), "text": _span_dict(u)} for u in patient_uses(label)]
     seen: set[str] = set()
     for span in exclusion_sentences(label):  # the Highlights repeat the full text's sentences
         key = " ".join(quote(span.text).lower().split()).removeprefix("limitations of use:").strip(" .")

@@ -134,13 +134,15 @@ def labelcheck_tables(score: dict, failures: bool = True) -> list[Table]:
 
 def label_model_tables(model: dict) -> list[Table]:
     """Return the tables of `medcite label`: indications with their condition phrases and
-    Limitations of Use, exclusions, and the dosing rows with population, kind and source."""
+    Limitations of Use (rows "MG": the uses the patient labeling states, with its sentence), exclusions, and the dosing rows with population, kind and source."""
     head = f"{model['title']} — set id {model['set_id']}, version {model['version']}, effective {model['effective_date']}"
     ind = Table(title=f"{escape(head)}: indications", show_lines=True)
-    for col in ("#", "for", "limitations of use"):
+    for col in ("#", "for", "limitations of use (MG: the patient labeling's sentence)"):
         ind.add_column(col, overflow="fold")
     for i in model["indications"]:
         ind.add_row(i["number"] or "-", escape("; ".join(i["conditions"])), escape(" ".join(x["text"] for x in i["limitations"])))
+    for u in model.get("patient_uses", []):
+        ind.add_row("MG", escape("; ".join(u["conditions"]) or "(no condition read)"), escape(u["text"]["text"][:160]))
     exc = Table(title="Exclusions (not indicated / not approved / contraindicated)")
     exc.add_column("sentence", overflow="fold")
     for x in model["exclusions"]:

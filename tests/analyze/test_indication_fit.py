@@ -148,6 +148,10 @@ def test_the_patient_labelings_words_for_a_use_count(corpus_store):
     label, _ = _units(corpus_store, "metoclopramide")
     uses = patient_uses(label)
     assert any("heartburn" in u.text for u in uses)
+    from medcite.analyze.label_model import build_model
+
+    shown = build_model(label).to_dict()["patient_uses"]  # what `medcite label` prints
+    assert any(c.startswith("heartburn") for u in shown for c in u["conditions"])
     for u in uses:
         section = next(s for s in label.sections if s.code == u.code and u.text in s.text)
         stop = section.text.find("Do not take", section.text.find("What is"))
