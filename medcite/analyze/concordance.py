@@ -27,10 +27,13 @@ from medcite.analyze.indication_fit import (
 from medcite.analyze.label_alert_drugs import class_lookup
 from medcite.analyze.label_alerts import case_alerts
 from medcite.analyze.dose_check import (
+    after_stopping,
     applies,
     candidate_rows,
     comedication_classes,
     enzyme_classes,
+    ranked_class,
+    without_unranked,
     judge_dose,
     judge_frequency,
     judge_route,
@@ -38,7 +41,7 @@ from medcite.analyze.dose_check import (
 from medcite.analyze.label_dose import DoseRegion, dose_region
 from medcite.analyze.label_dosing import ADJUSTED, frequency_only, stored_rows
 from medcite.analyze.label_select import LabelChoice, choose_label, drug_classes, labelled_name
-from medcite.analyze.label_text import DOSAGE, LabelText, Span, quote, sentences_of, terms
+from medcite.analyze.label_text import DOSAGE, INTERACTIONS, LabelText, Span, quote, sentences_of, terms
 from medcite.records import Alert, CaseFacts, DoseVerdict, DrugMention, IndicationStatus, LabelCheck, RegimenStatus, Verdict
 
 
@@ -239,14 +242,63 @@ def _given_with(text: str, order: DrugMention, other: DrugMention) -> bool:
     return other.start > order.end and not re.search(r"[.;]\s", between) and bool(_WITH.search(between))
 
 
-_STOP_WORD = re.compile(r"\bstop|\bdiscontinu|\bheld\b|\bwithdrawn\b", re.IGNORECASE)
+_STOP_WORD = re.compile(r"\bstop|\bdiscontinu|\bwithdrawn\b", re.IGNORECASE)
+_RESTARTED = re.compile(r"\b(?:restart|re-start|resum|re-?initiat)\w*", re.IGNORECASE)
 
 
-def _stopped(facts: CaseFacts) -> set[str]:
-    """Return the drugs the case last names as stopped ("on Cabometyx during itraconazole course;
-    itraconazole stopped 5 days ago"): not taken now, whatever an earlier mention said."""
+def _co_medications(facts: CaseFacts, mention: DrugMention) -> tuple[list[DrugMention], list[DrugMention]]:
+    """Return the other drugs the patient takes now, and those the case last names as stopped
+    ("on Cabometyx during itraconazole course; itraconazole stopped 5 days ago"), whatever an
+    earlier mention said; a drug "stopped but restarted today" is taken now."""
+    text = facts.text
+    restarted = {d.generic for d in facts.drugs if _RESTARTED.search(text, d.end, _sentence_end(text, d.end))}
     last = {d.generic: d for d in sorted(facts.drugs, key=lambda d: d.start)}
-    return {g for g, d in last.items() if d.role == "previous" and _STOP_WORD.search(d.role_text or "")}
+    stopped = {g for g, d in last.items() if g not in restarted and d.role == "previous" and _STOP_WORD.search(d.role_text or "")}
+    current = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.generic not in stopped
+               and (d.role in ("comedication", "proposed") or d.generic in restarted
+                    or (d.role == "unspecified" and (d.dose is not None or _given_with(text, mention, d))))]
+    return current, [last[g] for g in stopped if g != mention.generic]
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    end = re.search(r"[.;]\s", text[pos:])
+    return pos + end.start() if end else len(text)
+
+
+def _comed_classes(store, label: LabelText, comeds: list[DrugMention]) -> dict[str, list[str]]:
+    """Return {co-medication: its classes}: those this label gives it ("clarithromycin (a strong
+    CYP3A inhibitor)"), its own label's ("an aromatase inhibitor"), and where this label ranks it
+    in no enzyme class of a stated strength, the ranked ones other labels give it as an example of
+    ("strong CYP3A inducers (e.g., rifampin)"); a class of no strength is dropped where the drug
+    has a ranked one of the same enzyme and role."""
+    synonyms = getattr(store, "synonyms", lambda g: [])
+    every = [s.text for sec in label.sections for s in sentences_of(sec)] if comeds else []
+    classes = comedication_classes(every, comeds, synonyms)
+    examples = class_lookup(store)
+    for d in comeds:
+        own_classes = [c.lower().removesuffix("s") for c in drug_classes(store, d.generic)]
+        labelled = classes.get(d.generic, [])
+        corpus = enzyme_classes(examples(d.generic)) if not any(ranked_class(c) for c in labelled) else []
+        classes[d.generic] = without_unranked(list(dict.fromkeys(labelled + own_classes + corpus)))
+        # and by the name the case writes, which a label naming its partner may use ("in
+        # combination with nivolumab" for a case's "Nivolumab" whose labelled name is the brand);
+        # a name is matched as a whole word, never inside another
+        classes.setdefault(d.text.lower(), [])
+    return classes
+
+
+def _after_stopping(store, label: LabelText, stopped: list[DrugMention], dose: DoseVerdict) -> tuple[DoseVerdict, Span | None]:
+    """Return the dose verdict, `not_stated` with the label sentence it rests on where the order
+    matches but the label says what to do after stopping a drug the case has stopped (the time
+    since is not read)."""
+    if not stopped or dose.status != RegimenStatus.MATCHES:
+        return dose, None
+    sentences = [s for sec in label.by_code(DOSAGE, INTERACTIONS) for s in sentences_of(sec)]
+    wait = after_stopping(sentences, _comed_classes(store, label, stopped))
+    if wait is None:
+        return dose, None
+    detail = f"{stopped[0].text} was stopped; the label's dose depends on the time since: not checked"
+    return DoseVerdict(RegimenStatus.NOT_STATED, quote(wait.text), dose.prescribed, detail=detail), wait
 
 
 def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, region: DoseRegion | None, lexicon=None,
@@ -254,25 +306,11 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     """Return the dose / frequency / route verdicts (without citation numbers) and their spans."""
     own = [n.lower() for n in label.names() + [mention.generic, mention.text]]
     rows = [r for r in stored_rows(store, label) if not _foreign(r, own, lexicon, mention.generic)]
-    stopped = _stopped(facts)
-    others = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.generic not in stopped
-              and (d.role in ("comedication", "proposed") or (d.role == "unspecified" and (d.dose is not None or _given_with(facts.text, mention, d))))]
-    synonyms = getattr(store, "synonyms", lambda g: [])
-    every = [s.text for sec in label.sections for s in sentences_of(sec)] if others else []
-    classes = comedication_classes(every, others, synonyms)
-    examples = class_lookup(store)
-    for d in others:  # the co-medication's own label names its class ("an aromatase inhibitor");
-        # where this label ranks it in no enzyme class, other labels' examples do ("strong CYP3A
-        # inducers (e.g., rifampin)")
-        own_classes = [c.lower().removesuffix("s") for c in drug_classes(store, d.generic)]
-        corpus = enzyme_classes(examples(d.generic)) if not classes.get(d.generic) else []
-        classes[d.generic] = list(dict.fromkeys(classes.get(d.generic, []) + own_classes + corpus))
-        # and by the name the case writes, which a label naming its partner may use ("in
-        # combination with nivolumab" for a case's "Nivolumab" whose labelled name is the brand);
-        # a name is matched as a whole word, never inside another
-        classes.setdefault(d.text.lower(), [])
+    others, stopped = _co_medications(facts, mention)
+    classes = _comed_classes(store, label, others)
     number = region.number if region is not None else None
     dose, basis, adjust = judge_dose(mention, rows, facts, number, classes, one_indication)
+    dose, wait = _after_stopping(store, label, stopped, dose)
     # frequency: on a row that doses this patient's population less often ("reduce the dosing
     # frequency to once daily"), else the rows the dose rests on, else the rows of this patient's
     # population in the indication's subsection (never the whole section: another indication's
@@ -283,7 +321,7 @@ def _regimen(store, label: LabelText, facts: CaseFacts, mention: DrugMention, re
     freq, fbasis = judge_frequency(mention, less_often or basis, pool)
     dna = [s for sec in label.by_code(DOSAGE) for s in sentences_of(sec)]
     route, rspans = judge_route(mention, basis, dna, label.meta.get("routes") or [])
-    spans = {"dose": [r.span for r in basis], "frequency": [r.span for r in fbasis], "route": rspans}
+    spans = {"dose": [wait] if wait else [r.span for r in basis], "frequency": [r.span for r in fbasis], "route": rspans}
     return {"dose": dose, "frequency": freq, "route": route}, spans
 
 

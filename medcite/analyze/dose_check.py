@@ -136,15 +136,30 @@ def _interaction_applies(row: DosingRow, comed_classes: dict[str, list[str]]) ->
     """Return True when the row is for a co-medication of the case, by its name or its class. What
     a row says for "after discontinuation of" the interacting drug ("resume ... at 80 mg 3 weeks
     after discontinuation of the strong CYP3A4 inducer") is not for a patient still on it."""
-    text = row.span.text.lower()
+    text = _CYP3A.sub("cyp3a", row.span.text.lower())
     stopped = _STOPPED.search(text)
-    text, context = (text[: stopped.start()], "") if stopped else (text, " ".join(row.interacting).lower())
+    text, context = (text[: stopped.start()], "") if stopped else (text, _CYP3A.sub("cyp3a", " ".join(row.interacting).lower()))
+    return _names_any(comed_classes, text, context)
+
+
+def after_stopping(sentences: list, stopped_classes: dict[str, list[str]]):
+    """Return the label sentence (a Span) that says what to do "after discontinuation of" a drug
+    the case has stopped, by its name or class: "Resume the dose that was used prior to initiating
+    the strong CYP3A4 inhibitor 2 to 3 days after discontinuation of the strong inhibitor"."""
+    for sent in sentences:
+        text = _CYP3A.sub("cyp3a", sent.text.lower())
+        if _STOPPED.search(text) and _names_any(stopped_classes, text, ""):
+            return sent
+    return None
+
+
+def _names_any(comed_classes: dict[str, list[str]], text: str, context: str) -> bool:
     for name, classes in comed_classes.items():
         if re.search(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])", text):
             return True
         # the row's own words first: "with a P-gp and moderate CYP3A4 inhibitor" under a heading
         # "P-gp and CYP3A4 Inhibitors" is for moderate ones only
-        if any(_names_class(c, text if _STRENGTH.sub("", c) in text else context) for c in classes):
+        if any(_names_class(c, text if _CYP3A.sub("cyp3a", _STRENGTH.sub("", c)) in text else context) for c in classes):
             return True
     return False
 
@@ -401,10 +416,22 @@ def enzyme_classes(names: list[str]) -> list[str]:
         if m is None or not m.group(1):
             continue
         strength, cls = m.group(1).strip().lower(), " ".join(m.group(0).lower().split()).removesuffix("s")
-        core = cls.split(" ", 1)[1]
+        core = _CYP3A.sub("cyp3a", cls.split(" ", 1)[1])
         if _RANK[strength] > best.get(core, (0, ""))[0]:
             best[core] = (_RANK[strength], cls)
     return [cls for _, cls in best.values()]
+
+
+def ranked_class(cls: str) -> bool:
+    """Return True when an enzyme class states its strength ("strong cyp3a inhibitor")."""
+    return bool(_STRENGTH.match(cls))
+
+
+def without_unranked(classes: list[str]) -> list[str]:
+    """Return `classes` but those of no strength whose enzyme and role a ranked one names
+    ("cyp3a4 inducer" beside "moderate cyp3a4 inducer")."""
+    ranked = {_CYP3A.sub("cyp3a", _STRENGTH.sub("", c)) for c in classes if ranked_class(c)}
+    return [c for c in classes if ranked_class(c) or _CYP3A.sub("cyp3a", c) not in ranked]
 
 
 def candidate_rows(rows: list[DosingRow], number: str | None, case_text: str) -> list[DosingRow]:

@@ -227,6 +227,7 @@ _PASSIVE_AFTER = re.compile(
 # "itraconazole stopped 5 days ago", "itraconazole will continue 2 more months": the verb right after the drug
 _STATUS_AFTER = re.compile(r"^\s*(?:(?P<stopped>stopped|discontinued|held|withdrawn)|(?P<on>will\s+continue|continues|continuing|ongoing))\b",
                            re.IGNORECASE)
+_A_DOSE = re.compile(r"\d\s*(?:mg|mcg|µg|g|units?|mL|IU)\b", re.IGNORECASE)
 _DIAGNOSTIC_AFTER = re.compile(
     r"^[\s-]*(?:avid|PET|PET/CT|scan|scans|imaging|uptake|scintigraphy|SPECT|octreoscan)\b", re.IGNORECASE
 )
@@ -257,7 +258,7 @@ def _assign_roles(text: str, drugs: list[DrugMention], clauses: list[Span]) -> N
                     best = cand
         if best is not None:
             d.role, d.role_text = best[2], best[3]
-        elif status := _STATUS_AFTER.match(after):
+        elif (status := _STATUS_AFTER.match(after)) and not (status["on"] and _A_DOSE.search(after)):  # "Vraylar continues at 6 mg": the order
             d.role, d.role_text = ("previous" if status["stopped"] else "comedication"), status.group(0).strip()
         else:
             m = _PASSIVE_AFTER.match(after)
