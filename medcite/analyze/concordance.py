@@ -235,11 +235,14 @@ def _foreign(row, own: list[str], lexicon, generic: str) -> bool:
 _WITH = re.compile(r"\b(?:with|plus)\s+(?:[\w-]+\s+){0,2}$", re.I)
 
 
+_CLAUSE_END = re.compile(r"[.;]\s")
+
+
 def _given_with(text: str, order: DrugMention, other: DrugMention) -> bool:
     """Return True when the order's own sentence gives the other drug with it ("Revlimid 25 mg
     ... with weekly dexamethasone"): a partner of the order, though the case gives it no dose."""
     between = text[order.end : other.start]
-    return other.start > order.end and not re.search(r"[.;]\s", between) and bool(_WITH.search(between))
+    return other.start > order.end and not _CLAUSE_END.search(between) and bool(_WITH.search(between))
 
 
 _STOP_WORD = re.compile(r"\bstop|\bdiscontinu|\bwithdrawn\b", re.IGNORECASE)
@@ -251,7 +254,7 @@ def _co_medications(facts: CaseFacts, mention: DrugMention) -> tuple[list[DrugMe
     ("on Cabometyx during itraconazole course; itraconazole stopped 5 days ago"), whatever an
     earlier mention said; a drug "stopped but restarted today" is taken now."""
     text = facts.text
-    restarted = {d.generic for d in facts.drugs if _RESTARTED.search(text, d.end, _sentence_end(text, d.end))}
+    restarted = {d.generic for d in facts.drugs if _RESTARTED.search(text, d.end, _clause_end(text, d.end))}
     last = {d.generic: d for d in sorted(facts.drugs, key=lambda d: d.start)}
     stopped = {g for g, d in last.items() if g not in restarted and d.role == "previous" and _STOP_WORD.search(d.role_text or "")}
     current = [d for d in facts.drugs if d.generic != mention.generic and not d.negated and d.generic not in stopped
@@ -260,9 +263,9 @@ def _co_medications(facts: CaseFacts, mention: DrugMention) -> tuple[list[DrugMe
     return current, [last[g] for g in stopped if g != mention.generic]
 
 
-def _sentence_end(text: str, pos: int) -> int:
-    end = re.search(r"[.;]\s", text[pos:])
-    return pos + end.start() if end else len(text)
+def _clause_end(text: str, pos: int) -> int:
+    end = _CLAUSE_END.search(text, pos)
+    return end.start() if end else len(text)
 
 
 def _comed_classes(store, label: LabelText, comeds: list[DrugMention]) -> dict[str, list[str]]:

@@ -159,8 +159,9 @@ def _names_any(comed_classes: dict[str, list[str]], text: str, context: str) -> 
             return True
         # the row's own words first: "with a P-gp and moderate CYP3A4 inhibitor" under a heading
         # "P-gp and CYP3A4 Inhibitors" is for moderate ones only
-        if any(_names_class(c, text if _CYP3A.sub("cyp3a", _STRENGTH.sub("", c)) in text else context) for c in classes):
-            return True
+        for c in (_CYP3A.sub("cyp3a", c) for c in classes):  # a CYP3A4 inhibitor is a CYP3A inhibitor, and the labels write either
+            if _names_class(c, text if _STRENGTH.sub("", c) in text else context):
+                return True
     return False
 
 
@@ -176,8 +177,8 @@ def _names_class(cls: str, text: str) -> bool:
     """Return True when `text` names the class `cls` ("strong cyp3a inhibitor"): a class of one
     strength is not another's ("moderate" is not named by "strong CYP3A inhibitors"). A class of
     no stated strength (the label's own "CYP3A inhibitors (e.g., itraconazole)") is named by any:
-    the label may mean the strong ones, and applying their dose is the safe side."""
-    cls, text = _CYP3A.sub("cyp3a", cls), _CYP3A.sub("cyp3a", text)  # a CYP3A4 inhibitor is a CYP3A inhibitor, and the labels write either
+    the label may mean the strong ones, and applying their dose is the safe side. Both come with
+    CYP3A4/5 written CYP3A (`_names_any`)."""
     m = _STRENGTH.match(cls)
     if m is None:
         return cls in text

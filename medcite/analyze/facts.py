@@ -218,14 +218,15 @@ _PREVIOUS_BEFORE = re.compile(
     r"stopped|discontinued|failed|progressed\s+on|after(?![\s,]+(?:the\s+)?(?:titration|loading|\d|one|two|three|a\s+week|the\s+first))|took|had\s+taken|used\s+to\s+take)\b",
     re.IGNORECASE,
 )
+_STOP_VERBS = ("discontinued", "stopped", "held", "withdrawn")
 _PASSIVE_AFTER = re.compile(
     r"^[^.;]{0,100}?\b(?:is|was|were|will\s+be|has\s+been|have\s+been|had\s+been|to\s+be|being)\s+(?:\w+\s+)?"
     r"(?P<p>prescribed|started|initiated|planned|proposed|recommended|given|administered|ordered|considered|added|"
-    r"begun|scheduled|discontinued|stopped|held|withdrawn)\b",
+    rf"begun|scheduled|{'|'.join(_STOP_VERBS)})\b",
     re.IGNORECASE,
 )
 # "itraconazole stopped 5 days ago", "itraconazole will continue 2 more months": the verb right after the drug
-_STATUS_AFTER = re.compile(r"^\s*(?:(?P<stopped>stopped|discontinued|held|withdrawn)|(?P<on>will\s+continue|continues|continuing|ongoing))\b",
+_STATUS_AFTER = re.compile(rf"^\s*(?:(?P<stopped>{'|'.join(_STOP_VERBS)})|(?P<on>will\s+continue|continues|continuing|ongoing))\b",
                            re.IGNORECASE)
 _A_DOSE = re.compile(r"\d\s*(?:mg|mcg|µg|g|units?|mL|IU)\b", re.IGNORECASE)
 _DIAGNOSTIC_AFTER = re.compile(
@@ -263,7 +264,7 @@ def _assign_roles(text: str, drugs: list[DrugMention], clauses: list[Span]) -> N
         else:
             m = _PASSIVE_AFTER.match(after)
             if m:
-                stopped = m["p"].lower() in ("discontinued", "stopped", "held", "withdrawn")
+                stopped = m["p"].lower() in _STOP_VERBS
                 d.role, d.role_text = ("previous" if stopped else "proposed"), m.group(0).strip()
             elif same_clause_prev is not None and same_clause_prev.role not in ("unspecified", "diagnostic"):
                 # "takes warfarin 5 mg daily and omeprazole": a list shares its verb.

@@ -89,8 +89,7 @@ def condition_targets(unit: IndicationUnit) -> list[str]:
     """Return what an indication is for, as short phrases: its heading, and each "indicated
     for ..." clause or list item cut to its condition ("acute and recurrent diabetic
     gastroparesis"), then each disease a coordinated clause names (`coordinated_names`)."""
-    base = _base_targets(unit)
-    return list(dict.fromkeys(base + [n for t in base for n in coordinated_names(t)]))
+    return [t for _, t in _indication_targets([unit])[0]]
 
 
 def _base_targets(unit: IndicationUnit) -> list[str]:
@@ -141,9 +140,10 @@ def coordinated_names(target: str) -> list[str]:
 _LAY_LEAD = re.compile(rf"^.*?\b{USE_VERBS}\b(?:[\s:]*(?:to|and|help|treat|prevent|lower|reduce|relieve|{USE_VERBS})\b)*[\s:]*"
                        r"(?:(?:the\s+)?symptoms\s+of[\s:]+)?(?:o\s+|the\s+)?", re.I)
 _LAY_RISK = re.compile(r"\b(?:risk|chances?)\b", re.I)  # "lower your chance of getting ...": an outcome prevented, not the patient's condition
-_LAY_TAIL = re.compile(r"\s+(?:when|in\s+(?:people|adults|children|patients|women|men)|by|who|that|if|because|so|together\s+with|along\s+with)\b|[,.;:]", re.I)
+_PEOPLE = r"in\s+(?:people|adults|children|patients|women|men)"
+_LAY_TAIL = re.compile(rf"\s+(?:when|{_PEOPLE}|by|who|that|if|because|so|together\s+with|along\s+with)\b|[,.;:]", re.I)
 _BRACKETS = re.compile(r"\s*\([^()]*\)")  # "Human Immunodeficiency Virus-1 (HIV-1) infection"
-_LAY_POPULATION = re.compile(r"^\s*in\s+(?:people|adults|children|patients|women|men)\s+(?:who|with|that)\b", re.I)
+_LAY_POPULATION = re.compile(rf"^\s*{_PEOPLE}\s+(?:who|with|that)\b", re.I)
 LAY_ATTACH_SIM = 0.45  # a use in the patients' words belongs to the indication it is closest to, if this close
 
 
@@ -170,8 +170,8 @@ def lay_targets(use: Span) -> list[str]:
 def _with_lay_targets(store, label: LabelText, pairs: list[tuple[IndicationUnit, str]]) -> list[tuple[IndicationUnit, str]]:
     """Return `pairs` and each use the patient labeling words its own way, paired with the
     indication it is closest to (a use close to none is left out)."""
-    lay = [t for use in patient_uses(label) for t in lay_targets(use)]
-    lay = [t for t in dict.fromkeys(lay) if t not in {x for _, x in pairs}]
+    known = {t for _, t in pairs}
+    lay = [t for t in dict.fromkeys(t for use in patient_uses(label) for t in lay_targets(use)) if t not in known]
     if not lay:
         return pairs
     vec = _vectors(store, lay + [t for _, t in pairs])
@@ -282,7 +282,7 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     phrases = case_phrases(facts, label, case_resources(store)[1])
     if not indications or not phrases:
         return None
-    pairs = [(u, t) for u in indications for t in condition_targets(u)]
+    pairs, cut = _indication_targets(indications)
     if not pairs:
         return None
     pairs = _with_lay_targets(store, label, pairs)
@@ -293,7 +293,7 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     sims = pv @ tv.T
     siblings = np.array([[_sibling(p, t, u) for u, t in pairs] for p in phrases], dtype=bool)
     closest = float(sims.max())
-    sims = np.where(siblings | _unshared(phrases, pairs, indications), -1.0, sims)
+    sims = np.where(siblings | _unshared(phrases, pairs, cut), -1.0, sims)
     i_phrase, i_unit = np.unravel_index(int(np.argmax(sims)), sims.shape)
     best = float(sims[i_phrase, i_unit])
     if len(excl):
@@ -316,12 +316,25 @@ def fit_by_meaning(store, label: LabelText, units: list[IndicationUnit], facts: 
     return None
 
 
-def _unshared(phrases: list[str], pairs: list[tuple[IndicationUnit, str]], units: list[IndicationUnit]) -> np.ndarray:
+def _indication_targets(units: list[IndicationUnit]) -> tuple[list[tuple[IndicationUnit, str]], set[str]]:
+    """Return (indication, target) pairs, the `condition_targets` of each, and the targets that
+    are kinds cut from a coordinated clause and no indication's own clause."""
+    pairs: list[tuple[IndicationUnit, str]] = []
+    base: set[str] = set()
+    kinds: set[str] = set()
+    for u in units:
+        own = _base_targets(u)
+        cut = [n for t in own for n in coordinated_names(t)]
+        pairs += [(u, t) for t in dict.fromkeys(own + cut)]
+        base.update(own)
+        kinds.update(cut)
+    return pairs, kinds - base
+
+
+def _unshared(phrases: list[str], pairs: list[tuple[IndicationUnit, str]], cut: set[str]) -> np.ndarray:
     """Return where a disease cut from a coordinated indication ("psychomotor seizures") meets a
     case phrase that has none of its own words but the disease word: the short name is close to
     any "... seizures" in meaning, so only its distinguishing words may count."""
-    base = {t for u in units for t in _base_targets(u)}
-    cut = {n for t in base for n in coordinated_names(t)} - base
     out = np.zeros((len(phrases), len(pairs)), dtype=bool)
     for j, (_, target) in enumerate(pairs):
         if target in cut:
